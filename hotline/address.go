@@ -1,0 +1,92 @@
+package hotline
+
+import (
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Channel is how a texter reaches the hotline.
+type Channel string
+
+// Channels the hotline understands. A channel other than SMS is kept as the prefix
+// Twilio uses ("whatsapp:+14155550100").
+const (
+	ChannelSMS      Channel = "sms"
+	ChannelWhatsApp Channel = "whatsapp"
+)
+
+// Address is a normalised channel address: an E.164 number ("+14155550100"), a short
+// code ("233733"), or either with a channel prefix ("whatsapp:+14155550100").
+// It is what identifies a contact; it is never shown to responders.
+type Address string
+
+// Channel returns the address's channel.
+func (a Address) Channel() Channel {
+	if ch, _, ok := strings.Cut(string(a), ":"); ok {
+		return Channel(ch)
+	}
+	return ChannelSMS
+}
+
+// Number returns the address without its channel prefix.
+func (a Address) Number() string {
+	if _, n, ok := strings.Cut(string(a), ":"); ok {
+		return n
+	}
+	return string(a)
+}
+
+// Masked returns the address with all but the first and the last four digits hidden
+// ("+1******7890"): what logs and default exports show.
+func (a Address) Masked() string {
+	n := []rune(a.Number())
+	prefix := ""
+	if a.Channel() != ChannelSMS {
+		prefix = string(a.Channel()) + ":"
+	}
+	if len(n) <= 6 {
+		return prefix + strings.Repeat("*", len(n))
+	}
+	keep := 2
+	if n[0] != '+' {
+		keep = 1
+	}
+	return prefix + string(n[:keep]) + strings.Repeat("*", len(n)-keep-4) + string(n[len(n)-4:])
+}
+
+// NormalizeAddress turns an address as Twilio or a person writes it into an Address.
+// Numbers become E.164 (defaultRegion, such as "US", is used for national numbers);
+// short codes (3 to 8 digits) are kept as digits; a "whatsapp:" or other channel
+// prefix is kept, lower-cased. Anything else is EINVALID.
+func NormalizeAddress(raw, defaultRegion string) (Address, error) {
+	s := strings.TrimSpace(raw)
+	prefix := ""
+	if ch, rest, ok := strings.Cut(s, ":"); ok {
+		ch = strings.ToLower(strings.TrimSpace(ch))
+		if ch == "" || strings.ContainsAny(ch, " +0123456789") {
+			return "", Errorf(EINVALID, "%q is not a phone number.", truncate(raw, 32))
+		}
+		prefix, s = ch+":", strings.TrimSpace(rest)
+	}
+	if s == "" {
+		return "", Errorf(EINVALID, "The address is empty.")
+	}
+	if isDigits(s) && len(s) >= 3 && len(s) <= 8 {
+		return Address(prefix + s), nil
+	}
+	num, err := phonenumbers.Parse(s, defaultRegion)
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return "", Errorf(EINVALID, "%q is not a phone number.", truncate(raw, 32))
+	}
+	return Address(prefix + phonenumbers.Format(num, phonenumbers.E164)), nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,87 @@
+package hotline
+
+import (
+	"time"
+)
+
+// State is where a conversation is in its life.
+type State string
+
+// Conversation states.
+const (
+	StateWaiting  State = "waiting"  // in the queue, nobody assigned
+	StateAssigned State = "assigned" // offered to or taken by a responder who has not replied yet
+	StateActive   State = "active"   // a responder has replied
+	StateClosed   State = "closed"
+)
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	switch s {
+	case StateWaiting, StateAssigned, StateActive, StateClosed:
+		return true
+	}
+	return false
+}
+
+// Open reports whether a conversation in state s still counts as open.
+func (s State) Open() bool { return s != StateClosed && s != "" }
+
+// Priority orders the queue: urgent conversations are answered first.
+type Priority string
+
+// Priorities.
+const (
+	PriorityNormal Priority = "normal"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Conversation is one exchange between a contact and the hotline, from the first text
+// until it is closed.
+type Conversation struct {
+	ID        ID
+	ContactID ID
+	Handle    string // the contact's handle, copied so lists need no join
+	State     State
+	Priority  Priority
+	// TriageTerms are the risk terms that raised the priority, shown to responders.
+	TriageTerms []string
+	Language    string
+	AssigneeID  ID // zero when nobody is assigned
+	// Responders is everyone who has been assigned, in order; access rules use it.
+	Responders []ID
+
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	WaitingSince    time.Time // when it last entered the queue; zero when not waiting
+	LastInboundAt   time.Time
+	FirstResponseAt time.Time // first human reply
+	ClosedAt        time.Time
+
+	// InactiveAt is when the conversation closes for want of a texter message: a
+	// durable timer, indexed by the store so it survives restarts.
+	InactiveAt time.Time
+
+	ClosedReason string // "responder", "inactivity", "opted_out"
+	Disposition  string
+	Tags         []string
+}
+
+// NextDeadline returns the earliest timer of the conversation, or the zero time when
+// it has none. The store indexes it; the scheduler wakes at the earliest one.
+func (c Conversation) NextDeadline() time.Time {
+	if !c.State.Open() {
+		return time.Time{}
+	}
+	return c.InactiveAt
+}
+
+// HasResponder reports whether the responder has ever been assigned the conversation.
+func (c Conversation) HasResponder(id ID) bool {
+	for _, r := range c.Responders {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package hotline
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+)
+
+// InboundMessage is a text a texter sent, as the webhook (or the simulator) received it.
+type InboundMessage struct {
+	SID        string // Twilio's MessageSid: the idempotency key
+	AccountSID string
+	From       Address
+	To         Address
+	Body       string
+	Media      []Media
+	Segments   int
+	// Extra holds webhook parameters kept by configuration (location fields).
+	Extra map[string]string
+}
+
+// InboundResult tells the caller what ReceiveInbound stored.
+type InboundResult struct {
+	ConversationID ID
+	MessageID      ID
+	// Duplicate is set when the MessageSid was already stored: nothing changed.
+	Duplicate bool
+}
+
+// Validate checks the message before anything is stored.
+func (m InboundMessage) Validate() error {
+	switch {
+	case m.SID == "":
+		return Errorf(EINVALID, "MessageSid is required.")
+	case len(m.SID) > 64 || !printableASCII(m.SID):
+		return Errorf(EINVALID, "MessageSid is not a Twilio message SID.")
+	case m.From == "":
+		return Errorf(EINVALID, "From is required.")
+	case !utf8.ValidString(m.Body):
+		return Errorf(EINVALID, "Body is not valid UTF-8.")
+	case utf8.RuneCountInString(m.Body) > MaxBodyRunes:
+		return Errorf(ETOOLARGE, "Body is longer than %d characters.", MaxBodyRunes)
+	}
+	return nil
+}
+
+// ReceiveInbound stores a texter's message and everything it causes (a new
+// conversation, a welcome text in the outbox, an opt-out) in one transaction. It
+// returns only after that transaction has committed, so a caller may acknowledge the
+// message once it returns nil. A MessageSid seen before changes nothing.
+func (s *Service) ReceiveInbound(ctx context.Context, in InboundMessage) (InboundResult, error) {
+	if err := in.Validate(); err != nil {
+		return InboundResult{}, err
+	}
+	policy := s.Policy()
+	var res InboundResult
+	var out changes
+	err := s.store.Update(ctx, func(tx Tx) error {
+		res, out = InboundResult{}, nil
+		now := s.clock.Now()
+		if m, err := tx.MessageBySID(in.SID); err == nil {
+			res = InboundResult{ConversationID: m.ConversationID, MessageID: m.ID, Duplicate: true}
+			return nil
+		} else if !IsNotFound(err) {
+			return err
+		}
+		contact, err := findOrNewContact(tx, in.From, now)
+		if err != nil {
+			return err
+		}
+		conv, err := tx.LatestConversation(contact.ID)
+		if err != nil && !IsNotFound(err) {
+			return err
+		}
+		th, effects, err := Apply(Thread{Contact: contact, Conversation: conv}, InboundText{Body: in.Body, Media: in.Media}, now, policy)
+		if err != nil {
+			return err
+		}
+		if IsZeroID(th.Conversation.ID) {
+			th.Conversation.ID = NewID(now)
+		}
+		msg := Message{ID: NewID(now), ConversationID: th.Conversation.ID, Direction: DirectionInbound, Body: in.Body,
+			Media: in.Media, TwilioSID: in.SID, Segments: in.Segments, Status: StatusReceived, Extra: in.Extra}
+		if err := s.appendMessage(tx, msg, now, &out); err != nil {
+			return err
+		}
+		if _, err := s.saveThread(tx, th, effects, now, &out); err != nil {
+			return err
+		}
+		res = InboundResult{ConversationID: th.Conversation.ID, MessageID: msg.ID}
+		return nil
+	})
+	if err != nil {
+		return InboundResult{}, err
+	}
+	s.notifier.Publish(out...)
+	return res, nil
+}
+
+// findOrNewContact returns the contact at the address, or a new one with a free handle.
+func findOrNewContact(tx Tx, addr Address, now time.Time) (Contact, error) {
+	c, err := tx.ContactByAddress(addr)
+	if err == nil || !IsNotFound(err) {
+		return c, err
+	}
+	c = Contact{ID: NewID(now), Address: addr, FirstSeen: now, LastSeen: now}
+	for attempt := 0; ; attempt++ {
+		c.Handle = NewHandle(attempt)
+		if _, err := tx.ContactByHandle(c.Handle); IsNotFound(err) {
+			return c, nil
+		} else if err != nil {
+			return Contact{}, err
+		}
+		if attempt > 20 {
+			return Contact{}, Errorf(EINTERNAL, "no free texter handle after %d attempts", attempt)
+		}
+	}
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,174 @@
+package hotline
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store persists the domain. A use case runs its whole decision inside one Update, so
+// that what it read and what it wrote commit together or not at all.
+//
+// Errors: ENOTFOUND from lookups; EUNAVAILABLE when the store cannot write (disk
+// full, closed); EINTERNAL for corruption.
+type Store interface {
+	// Update runs fn in one read-write transaction and commits it when fn returns nil.
+	// Concurrent calls may be committed together, and fn may then run more than once:
+	// it must derive everything from tx and have no other side effects.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction. Values it returns are copies, safe to
+	// keep after fn returns.
+	View(ctx context.Context, fn func(ReadTx) error) error
+}
+
+// ErrStop, returned by an iteration callback, ends the iteration without error.
+var ErrStop = errors.New("stop iteration")
+
+// ReadTx reads the store inside one transaction.
+type ReadTx interface {
+	Contact(id ID) (Contact, error)
+	ContactByAddress(a Address) (Contact, error)
+	ContactByHandle(handle string) (Contact, error)
+
+	Conversation(id ID) (Conversation, error)
+	// LatestConversation returns the contact's newest conversation, open or closed.
+	LatestConversation(contactID ID) (Conversation, error)
+	// Conversations calls fn for each conversation that matches f, oldest first.
+	Conversations(f ConversationFilter, fn func(Conversation) error) error
+	// Queue calls fn for each waiting conversation, urgent first, then oldest first.
+	Queue(fn func(Conversation) error) error
+	// DueConversations returns up to limit conversations whose NextDeadline is at or
+	// before now, earliest first.
+	DueConversations(now time.Time, limit int) ([]ID, error)
+	// NextDeadline returns the earliest NextDeadline of any conversation.
+	NextDeadline() (time.Time, bool, error)
+
+	Message(conversationID, id ID) (Message, error)
+	MessageBySID(sid string) (Message, error)
+	// Messages calls fn for each message of the conversation after the message with
+	// ID after (from the first when after is zero), in order.
+	Messages(conversationID, after ID, fn func(Message) error) error
+
+	OutboxEntry(id ID) (OutboxEntry, error)
+	// Outbox calls fn for each pending outbox entry, oldest first.
+	Outbox(fn func(OutboxEntry) error) error
+}
+
+// Tx changes the store inside one transaction. Puts replace the whole record and keep
+// every index in step with it.
+type Tx interface {
+	ReadTx
+	PutContact(c Contact) error
+	PutConversation(c Conversation) error
+	PutMessage(m Message) error
+	PutOutbox(e OutboxEntry) error
+	DeleteOutbox(id ID) error
+}
+
+// ConversationFilter selects conversations. Zero fields match everything.
+type ConversationFilter struct {
+	States     []State
+	AssigneeID ID
+	ContactID  ID
+	// After is a cursor: only conversations with a greater ID match.
+	After ID
+	// Limit stops the iteration after this many matches; zero means no limit.
+	Limit int
+}
+
+// OutboxEntry is a text waiting to leave the hotline. It is written in the same
+// transaction as the message it sends, and deleted once the message reaches a final
+// status, so a crash can neither lose nor forget it.
+type OutboxEntry struct {
+	ID             ID // the message's ID: outbox order is creation order
+	ConversationID ID // zero for texts that belong to no conversation (pages to responders)
+	To             Address
+	Body           string
+	Status         Status // StatusQueued or StatusSending
+	Attempts       int
+	NextAttemptAt  time.Time
+	// SendingSince is when the current attempt was committed as sending: after a
+	// crash, entries still sending are reconciled with the provider before a retry.
+	SendingSince time.Time
+	LastError    string
+	CreatedAt    time.Time
+}
+
+// OutboundText is what a Sender delivers.
+type OutboundText struct {
+	ID   ID // the outbox entry; senders may use it to make retries idempotent
+	To   Address
+	Body string
+}
+
+// SendReceipt is a provider's answer to an accepted text.
+type SendReceipt struct {
+	SID    string
+	Status Status // StatusSent, or StatusQueued when the provider queued it
+}
+
+// Sender delivers outbound texts: the Twilio REST API or the built-in simulator.
+// A failure is a *SendError that says whether it is worth retrying.
+type Sender interface {
+	Send(ctx context.Context, t OutboundText) (SendReceipt, error)
+}
+
+// SendError is a failed send.
+type SendError struct {
+	// Retryable failures (network, timeouts, 429, 5xx) are tried again later;
+	// permanent ones (an opted-out or invalid number) end the text as failed.
+	Retryable bool
+	Code      int // the provider's error code, such as Twilio's 21610
+	Message   string
+}
+
+// Error implements the error interface.
+func (e *SendError) Error() string {
+	return "send failed: " + e.Message
+}
+
+// Twilio error codes the domain reacts to.
+const (
+	TwilioErrorOptedOut = 21610 // the recipient replied STOP at the carrier
+)
+
+// Clock tells the time; tests inject a fake one.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// ChangeKind says what changed.
+type ChangeKind string
+
+// Kinds of change.
+const (
+	ChangeMessage      ChangeKind = "message"      // a message was added to a thread
+	ChangeStatus       ChangeKind = "status"       // an outbound message's delivery status moved
+	ChangeConversation ChangeKind = "conversation" // a conversation's state, assignee or priority changed
+	ChangeContact      ChangeKind = "contact"      // a contact opted out or in
+	ChangeOutbox       ChangeKind = "outbox"       // a text was queued for sending
+)
+
+// Change is published after a transaction commits, for live consoles and workers.
+// It names what changed, never its content.
+type Change struct {
+	Kind           ChangeKind
+	ConversationID ID
+	MessageID      ID
+	AssigneeID     ID
+}
+
+// Notifier receives changes after they commit. Publish must not block.
+type Notifier interface {
+	Publish(changes ...Change)
+}
+
+// NotifierFunc adapts a function to a Notifier.
+type NotifierFunc func(changes ...Change)
+
+// Publish calls f.
+func (f NotifierFunc) Publish(changes ...Change) { f(changes...) }
