@@ -1,0 +1,85 @@
+package export
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/hotlinehq/hotline/hotline"
+)
+
+// csvHeader names the columns of a CSV export: one row per message.
+var csvHeader = []string{"conversation_id", "handle", "texter", "conversation_state", "message_id", "direction",
+	"purpose", "author_id", "body", "status", "error_code", "twilio_sid", "created_at"}
+
+// CSV writes one row per message.
+type CSV struct {
+	w      *csv.Writer
+	conv   hotline.Conversation
+	texter string
+	row    []string
+}
+
+// NewCSV returns a CSV encoder writing to w.
+func NewCSV(w io.Writer) *CSV {
+	return &CSV{w: csv.NewWriter(w), row: make([]string, len(csvHeader))}
+}
+
+// Begin writes the header row.
+func (e *CSV) Begin() error { return e.w.Write(csvHeader) }
+
+// Conversation remembers the conversation its messages' rows belong to.
+func (e *CSV) Conversation(c hotline.Conversation, texter string) error {
+	e.conv, e.texter = c, texter
+	return nil
+}
+
+// Message writes one row.
+func (e *CSV) Message(m hotline.Message) error {
+	r := e.row
+	r[0], r[1], r[2], r[3] = e.conv.ID.String(), e.conv.Handle, e.texter, string(e.conv.State)
+	r[4], r[5], r[6], r[7] = m.ID.String(), string(m.Direction), string(m.Purpose), idOrEmpty(m.AuthorID)
+	r[8], r[9], r[10], r[11], r[12] = neutralizeFormula(m.Body), string(m.Status), codeOrEmpty(m.ErrorCode), m.TwilioSID, timestamp(m.CreatedAt)
+	return e.w.Write(r)
+}
+
+// EndConversation does nothing: CSV rows stand alone.
+func (e *CSV) EndConversation() error { return nil }
+
+// End flushes the writer.
+func (e *CSV) End() error {
+	e.w.Flush()
+	return e.w.Error()
+}
+
+// neutralizeFormula keeps spreadsheet programs from running a texter's "=HYPERLINK(…)"
+// as a formula when a caseworker opens the export (CSV injection): such cells get a
+// leading apostrophe, which spreadsheets show as text.
+func neutralizeFormula(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
+		return "'" + s
+	}
+	return s
+}
+
+func idOrEmpty(id hotline.ID) string {
+	if hotline.IsZeroID(id) {
+		return ""
+	}
+	return id.String()
+}
+
+func codeOrEmpty(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return strconv.Itoa(code)
+}
+
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
