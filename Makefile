@@ -1,0 +1,53 @@
+# The hotline's everyday commands. `make run` starts a working hotline on the embedded
+# defaults (bbolt file in ./data, built-in texter simulator); `make test` runs every test.
+
+GO          ?= go
+BIN         ?= bin/hotline
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 10s
+
+.PHONY: build run test test-short lint bench fuzz docker clean
+
+## build: a static binary in bin/hotline (the same one the Dockerfile builds)
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hotline
+
+## run: start the hotline with no configuration (console and simulator on http://127.0.0.1:8080)
+run:
+	$(GO) run ./cmd/hotline serve $(if $(CONFIG),--config $(CONFIG))
+
+## test: every test, with the race detector
+test:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-short: the fast tests, without the race detector
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## lint: gofmt, go vet and staticcheck
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: the Go benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (seed corpora run in `make test` too)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## docker: build the container image (needs a Docker engine)
+docker:
+	docker build --build-arg VERSION=$(VERSION) -t hotline:$(VERSION) .
+
+clean:
+	rm -rf bin
