@@ -1,0 +1,223 @@
+package store
+
+import (
+	"bytes"
+	"slices"
+	"time"
+
+	"github.com/hotlinehq/hotline/hotline"
+)
+
+// Conversation returns the conversation with the ID, or ENOTFOUND.
+func (t *tx) Conversation(id hotline.ID) (hotline.Conversation, error) {
+	v, err := t.get(bucketConversations, id[:])
+	if err != nil {
+		return hotline.Conversation{}, err
+	} else if v == nil {
+		return hotline.Conversation{}, notFound("Conversation %s not found.", id)
+	}
+	return decodeConversation(v)
+}
+
+// LatestConversation returns the contact's newest conversation, open or closed, or
+// ENOTFOUND when the contact has none.
+func (t *tx) LatestConversation(contactID hotline.ID) (hotline.Conversation, error) {
+	b, err := t.bucket(bucketConversationsByContact)
+	if err != nil {
+		return hotline.Conversation{}, err
+	}
+	c := b.Cursor()
+	end := pairKey(contactID, maxID)
+	k, _ := c.Seek(end)
+	if k == nil {
+		k, _ = c.Last()
+	} else if !bytes.Equal(k, end) {
+		k, _ = c.Prev()
+	}
+	if !hasPrefix(k, contactID[:]) {
+		return hotline.Conversation{}, notFound("Contact %s has no conversation.", contactID)
+	}
+	return t.Conversation(idFrom(k, idLen))
+}
+
+// Conversations calls fn for each conversation that matches f, oldest first. It
+// walks the narrowest index that f allows: the contact's conversations when
+// f.ContactID is set, else the conversations in f.States, else all of them.
+func (t *tx) Conversations(f hotline.ConversationFilter, fn func(hotline.Conversation) error) error {
+	index, prefixes := bucketConversations, [][]byte{nil}
+	switch {
+	case !hotline.IsZeroID(f.ContactID):
+		index, prefixes = bucketConversationsByContact, [][]byte{bytes.Clone(f.ContactID[:])}
+	case len(f.States) > 0:
+		index, prefixes = bucketConversationsByState, nil
+		for _, s := range f.States {
+			code, ok := stateCodes[s]
+			if !ok {
+				return hotline.Errorf(hotline.EINVALID, "%q is not a conversation state.", s)
+			}
+			prefixes = append(prefixes, []byte{code})
+		}
+	}
+	b, err := t.bucket(index)
+	if err != nil {
+		return err
+	}
+	matched := 0
+	after := f.After
+	for {
+		// Seek afresh for every conversation: fn may write, and several state
+		// prefixes are merged in ID order.
+		var next hotline.ID
+		found := false
+		for _, p := range prefixes {
+			k, _ := seekAfter(b.Cursor(), p, after)
+			if !hasPrefix(k, p) || len(k) != len(p)+idLen {
+				continue
+			}
+			if id := idFrom(k, len(p)); !found || bytes.Compare(id[:], next[:]) < 0 {
+				next, found = id, true
+			}
+		}
+		if !found {
+			return nil
+		}
+		after = next
+		c, err := t.Conversation(next)
+		if err != nil {
+			return err
+		}
+		if !matches(c, f) {
+			continue
+		}
+		if err := fn(c); err != nil {
+			return stopOK(err)
+		}
+		if matched++; f.Limit > 0 && matched >= f.Limit {
+			return nil
+		}
+	}
+}
+
+// matches reports whether c passes every field of f.
+func matches(c hotline.Conversation, f hotline.ConversationFilter) bool {
+	switch {
+	case len(f.States) > 0 && !slices.Contains(f.States, c.State):
+		return false
+	case !hotline.IsZeroID(f.AssigneeID) && c.AssigneeID != f.AssigneeID:
+		return false
+	case !hotline.IsZeroID(f.ContactID) && c.ContactID != f.ContactID:
+		return false
+	case !hotline.IsZeroID(f.After) && bytes.Compare(c.ID[:], f.After[:]) <= 0:
+		return false
+	}
+	return true
+}
+
+// Queue calls fn for each waiting conversation, urgent first, then oldest first.
+func (t *tx) Queue(fn func(hotline.Conversation) error) error {
+	return t.scan(bucketQueue, nil, hotline.ID{}, func(k, _ []byte) error {
+		c, err := t.Conversation(idFrom(k, 1+timeLen))
+		if err != nil {
+			return err
+		}
+		return fn(c)
+	})
+}
+
+// DueConversations returns up to limit (all when limit <= 0) conversations whose
+// NextDeadline is at or before now, earliest first.
+func (t *tx) DueConversations(now time.Time, limit int) ([]hotline.ID, error) {
+	b, err := t.bucket(bucketDeadlines)
+	if err != nil {
+		return nil, err
+	}
+	end := timeKey(now)
+	var ids []hotline.ID
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k[:timeLen], end) <= 0; k, _ = c.Next() {
+		ids = append(ids, idFrom(k, timeLen))
+		if limit > 0 && len(ids) >= limit {
+			break
+		}
+	}
+	return ids, nil
+}
+
+// NextDeadline returns the earliest NextDeadline of any conversation; false when no
+// conversation has one.
+func (t *tx) NextDeadline() (time.Time, bool, error) {
+	b, err := t.bucket(bucketDeadlines)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	k, _ := b.Cursor().First()
+	if k == nil {
+		return time.Time{}, false, nil
+	}
+	return keyTime(k[:timeLen]), true, nil
+}
+
+// PutConversation writes the conversation and moves its index entries: its contact,
+// its state, its place in the queue (only while waiting) and its next deadline.
+func (t *tx) PutConversation(c hotline.Conversation) error {
+	switch {
+	case hotline.IsZeroID(c.ID):
+		return hotline.Errorf(hotline.EINVALID, "A conversation needs an ID.")
+	case hotline.IsZeroID(c.ContactID):
+		return hotline.Errorf(hotline.EINVALID, "A conversation needs a contact.")
+	case !c.State.Valid():
+		return hotline.Errorf(hotline.EINVALID, "%q is not a conversation state.", c.State)
+	}
+	old, err := t.Conversation(c.ID)
+	isNew := hotline.IsNotFound(err)
+	if err != nil && !isNew {
+		return err
+	}
+	v, err := encodeConversation(c)
+	if err != nil {
+		return err
+	}
+	b, err := t.bucket(bucketConversations)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(c.ID[:], v); err != nil {
+		return err
+	}
+	var oldKeys conversationKeys
+	if isNew {
+		if err := t.count(bucketConversations, 1); err != nil {
+			return err
+		}
+	} else {
+		oldKeys = indexKeys(old)
+	}
+	newKeys := indexKeys(c)
+	for i, index := range conversationIndexes {
+		if err := t.updateIndex(index, oldKeys[i], newKeys[i], emptyValue); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// conversationIndexes are the index buckets a conversation has entries in, in the
+// order of conversationKeys.
+var conversationIndexes = [...][]byte{bucketConversationsByContact, bucketConversationsByState, bucketQueue, bucketDeadlines}
+
+// conversationKeys are a conversation's index keys, nil where it has no entry.
+type conversationKeys [len(conversationIndexes)][]byte
+
+// indexKeys returns the index entries a conversation must have.
+func indexKeys(c hotline.Conversation) conversationKeys {
+	var k conversationKeys
+	k[0] = pairKey(c.ContactID, c.ID)
+	k[1] = stateKey(c.State, c.ID)
+	if c.State == hotline.StateWaiting {
+		k[2] = queueKey(c)
+	}
+	if d := c.NextDeadline(); !d.IsZero() {
+		k[3] = deadlineKey(d, c.ID)
+	}
+	return k
+}

@@ -1,0 +1,56 @@
+// Package store keeps the hotline in one bbolt file: the implementation of
+// hotline.Store, with its buckets and indexes, migrations, online backup and a
+// consistency check.
+//
+// # Layout
+//
+// Every bucket is at the top level. IDs are 16-byte ULIDs, whose byte order is
+// creation-time order, so a key that starts with an ID (or a time) iterates oldest
+// first. Times in keys are 8 big-endian bytes of Unix nanoseconds with the sign bit
+// flipped, so that byte order is time order (the zero time sorts first). ‖ is
+// concatenation; "→ ∅" means an empty value.
+//
+//	meta
+//	  schema_version                      → decimal text, such as "1" (see migrate.go)
+//	  count/contacts                      → decimal text: keys in contacts        (Stats)
+//	  count/conversations                 → decimal text: keys in conversations   (Stats)
+//	  count/messages                      → decimal text: keys in messages        (Stats)
+//	contacts
+//	  contactID                           → contact record
+//	idx_contact_address                     find a texter by the number they text from
+//	  address ("+14155550100")            → contactID            (unique)
+//	idx_contact_handle                      find a texter by the handle responders see
+//	  handle ("T-4821")                   → contactID            (unique)
+//	conversations
+//	  conversationID                      → conversation record
+//	idx_conversations_by_contact            a texter's conversations; the last is the latest
+//	  contactID ‖ conversationID          → ∅
+//	idx_conversations_by_state              the console's lists (open conversations are few)
+//	  state (1 byte: 1 waiting, 2 assigned, 3 active, 4 closed) ‖ conversationID → ∅
+//	queue                                   waiting conversations only, in the order to answer them
+//	  priority (1 byte: 0 urgent, 1 normal) ‖ waitingSince ‖ conversationID → ∅
+//	deadlines                               durable timers: the scheduler's wake-up list
+//	  Conversation.NextDeadline() ‖ conversationID → ∅   (open conversations with a timer)
+//	messages
+//	  conversationID ‖ messageID          → message record   (a thread is one key range)
+//	idx_message_sid                         dedupe retried webhooks; match status callbacks
+//	  Twilio MessageSid                   → conversationID ‖ messageID   (unique)
+//	outbox                                  texts waiting to leave, oldest first
+//	  messageID                           → outbox entry record
+//
+// Records are JSON objects with a version field "v" and times as Unix nanoseconds
+// (records.go). They are private to this package: the domain's types may change
+// without rewriting the file, and a record of an unknown version is an error, never
+// a guess. Values returned by a transaction are decoded into fresh memory and never
+// alias the memory map.
+//
+// # Invariants
+//
+// Each Put reads the previous record and moves every index entry in the same
+// transaction: a record has exactly the index entries it implies, and every index
+// entry points to a record that implies it. Check verifies this, with bbolt's own
+// page check, and Open refuses a file written by a newer schema. Update group-commits
+// concurrent writers with bbolt's Batch (see DefaultBatchDelay).
+//
+// Keep this drawing in step with keys.go, and add a migration for every change.
+package store

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"github.com/hotlinehq/hotline/hotline"
+)
+
+// Message returns the message of the conversation with the ID, or ENOTFOUND.
+func (t *tx) Message(conversationID, id hotline.ID) (hotline.Message, error) {
+	key := pairKey(conversationID, id)
+	v, err := t.get(bucketMessages, key)
+	if err != nil {
+		return hotline.Message{}, err
+	} else if v == nil {
+		return hotline.Message{}, notFound("Message %s not found.", id)
+	}
+	return decodeMessage(key, v)
+}
+
+// MessageBySID returns the message Twilio knows by the SID, or ENOTFOUND.
+func (t *tx) MessageBySID(sid string) (hotline.Message, error) {
+	if sid == "" {
+		return hotline.Message{}, notFound("No message with an empty SID.")
+	}
+	key, err := t.get(bucketMessageBySID, []byte(sid))
+	if err != nil {
+		return hotline.Message{}, err
+	} else if len(key) != 2*idLen {
+		return hotline.Message{}, notFound("No message with SID %s.", sid)
+	}
+	return t.Message(idFrom(key, 0), idFrom(key, idLen))
+}
+
+// Messages calls fn for each message of the conversation after the message with ID
+// after (from the first when after is zero), oldest first.
+func (t *tx) Messages(conversationID, after hotline.ID, fn func(hotline.Message) error) error {
+	return t.scan(bucketMessages, conversationID[:], after, func(k, v []byte) error {
+		m, err := decodeMessage(k, v)
+		if err != nil {
+			return err
+		}
+		return fn(m)
+	})
+}
+
+// PutMessage writes the message and moves its SID index entry. A SID that belongs to
+// another message is ECONFLICT.
+func (t *tx) PutMessage(m hotline.Message) error {
+	switch {
+	case hotline.IsZeroID(m.ID):
+		return hotline.Errorf(hotline.EINVALID, "A message needs an ID.")
+	case hotline.IsZeroID(m.ConversationID):
+		return hotline.Errorf(hotline.EINVALID, "A message needs a conversation.")
+	}
+	key := pairKey(m.ConversationID, m.ID)
+	old, err := t.Message(m.ConversationID, m.ID)
+	isNew := hotline.IsNotFound(err)
+	if err != nil && !isNew {
+		return err
+	}
+	if err := t.claim(bucketMessageBySID, nonEmpty(m.TwilioSID), key, "Twilio message "+m.TwilioSID+" is already stored."); err != nil {
+		return err
+	}
+	v, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	b, err := t.bucket(bucketMessages)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(key, v); err != nil {
+		return err
+	}
+	var oldSID []byte
+	if isNew {
+		if err := t.count(bucketMessages, 1); err != nil {
+			return err
+		}
+	} else {
+		oldSID = nonEmpty(old.TwilioSID)
+	}
+	return t.updateIndex(bucketMessageBySID, oldSID, nonEmpty(m.TwilioSID), key)
+}
