@@ -65,7 +65,7 @@ func NormalizeAddress(raw, defaultRegion string) (Address, error) {
 	if ch, rest, ok := strings.Cut(s, ":"); ok {
 		ch = strings.ToLower(strings.TrimSpace(ch))
 		if ch == "" || strings.ContainsAny(ch, " +0123456789") {
-			return "", Errorf(EINVALID, "%q is not a phone number.", truncate(raw, 32))
+			return "", Errorf(EINVALID, "The address has an unknown channel prefix.")
 		}
 		prefix, s = ch+":", strings.TrimSpace(rest)
 	}
@@ -77,7 +77,8 @@ func NormalizeAddress(raw, defaultRegion string) (Address, error) {
 	}
 	num, err := phonenumbers.Parse(s, defaultRegion)
 	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return "", Errorf(EINVALID, "%q is not a phone number.", truncate(raw, 32))
+		// The message does not repeat the input: it may be somebody's phone number.
+		return "", Errorf(EINVALID, "The address is not a phone number.")
 	}
 	return Address(prefix + phonenumbers.Format(num, phonenumbers.E164)), nil
 }

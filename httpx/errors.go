@@ -6,6 +6,7 @@ package httpx
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -93,9 +94,13 @@ func ErrorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 			log.Error().Err(err).Str("method", c.Request().Method).Str("path", c.Path()).
 				Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
 		}
-		if c.Request().Method == http.MethodHead {
+		switch {
+		case c.Request().Method == http.MethodHead:
 			err = c.NoContent(status)
-		} else {
+		case strings.HasPrefix(c.Path(), "/webhooks/"):
+			// Twilio shows a webhook's response body in its debugger: plain words.
+			err = c.String(status, code+": "+message+"\n")
+		default:
 			err = c.JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
 		}
 		if err != nil {
