@@ -13,6 +13,13 @@ import (
 // private to this package so that the domain can change without rewriting the file;
 // a change of shape bumps the record's version and teaches decode the old ones.
 // Record keys (IDs) are not repeated inside values when the key holds them.
+//
+// JSON was measured against the export target of 200,000 messages a second on two
+// cores: decoding a message record costs about 2.6µs of CPU (BenchmarkDecodeMessage),
+// and walking threads with Messages reaches about 310,000–330,000 messages per CPU
+// second (BenchmarkExportScan), so about three times the target on two cores. A
+// binary encoding would be faster still but opaque to an operator with bbolt's CLI;
+// the version field leaves room to switch should the target grow.
 
 const (
 	contactRecordVersion      = 1
