@@ -120,8 +120,9 @@ func (s *Store) Path() string { return s.path }
 // for up to BatchDelay), so fn may run more than once, when another call in its group
 // fails: it must derive everything from tx.
 func (s *Store) Update(ctx context.Context, fn func(hotline.Tx) error) error {
+	alone := s.writers.Add(1) == 1
 	defer s.writers.Add(-1)
-	if s.writers.Add(1) == 1 {
+	if alone {
 		return s.write(ctx, s.db.Update, fn)
 	}
 	return s.write(ctx, s.db.Batch, fn)
