@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,17 +79,27 @@ func (s *Simulator) postMessage(c echo.Context) error {
 		req.SID = NewSID()
 	}
 	in := hotline.InboundMessage{SID: req.SID, From: from, To: s.opts.Number, Body: req.Body, Segments: hotline.Segments(req.Body)}
-	res, err := s.inbound.ReceiveInbound(c.Request().Context(), in)
+	res, err := s.receive(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
-	if !res.Duplicate {
-		s.mu.Lock()
-		s.phones.add(from, Event{Type: EventMessage, SID: req.SID, Direction: DirectionFromPhone, Body: req.Body,
-			Status: hotline.StatusReceived, At: time.Now().UTC()})
-		s.mu.Unlock()
-	}
 	return c.JSON(http.StatusOK, MessageResponse{SID: req.SID, ConversationID: res.ConversationID.String(), Duplicate: res.Duplicate})
+}
+
+// receive hands a text from the page to the hotline and, unless it is a repeat, adds
+// it to the phone's history before any reply can be sent (see Simulator.order).
+func (s *Simulator) receive(ctx context.Context, in hotline.InboundMessage) (hotline.InboundResult, error) {
+	s.order.RLock()
+	defer s.order.RUnlock()
+	res, err := s.inbound.ReceiveInbound(ctx, in)
+	if err != nil || res.Duplicate {
+		return res, err
+	}
+	s.mu.Lock()
+	s.phones.add(in.From, Event{Type: EventMessage, SID: in.SID, Direction: DirectionFromPhone, Body: in.Body,
+		Status: hotline.StatusReceived, At: time.Now().UTC()})
+	s.mu.Unlock()
+	return res, nil
 }
 
 // events streams a phone's texts as server-sent events: its history first, then what

@@ -82,6 +82,11 @@ type Simulator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// order keeps a phone's history in causal order: a text from the page is added
+	// while its handler holds a read lock across ReceiveInbound, and Send waits for
+	// those handlers, so a welcome never shows above the text that caused it.
+	order sync.RWMutex
+
 	mu     sync.Mutex
 	mode   Mode
 	phones *phoneBook
@@ -148,29 +153,43 @@ func (s *Simulator) Send(ctx context.Context, t hotline.OutboundText) (hotline.S
 	if err := ctx.Err(); err != nil {
 		return hotline.SendReceipt{}, err
 	}
-	s.mu.Lock()
-	mode := s.mode
-	if sid, ok := s.phones.sidFor(t.To, t.ID); ok {
-		s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return hotline.SendReceipt{}, &hotline.SendError{Retryable: true, Message: "The simulator is closed."}
+	}
+	sid, fresh, sendErr := s.accept(t)
+	if sendErr != nil {
+		return hotline.SendReceipt{}, sendErr
+	}
+	if !fresh {
 		return hotline.SendReceipt{SID: sid, Status: hotline.StatusQueued}, nil
 	}
-	if err := modeError(mode); err != nil {
-		s.phones.add(t.To, Event{Type: EventNotice, At: time.Now().UTC(),
-			Body: fmt.Sprintf("The hotline tried to send a text; the simulated carrier refused it: %s", err.Message)})
-		s.mu.Unlock()
-		return hotline.SendReceipt{}, err
-	}
-	sid := NewSID()
-	s.phones.add(t.To, Event{Type: EventMessage, SID: sid, Direction: DirectionToPhone, Body: t.Body,
-		Status: hotline.StatusSent, At: time.Now().UTC(), textID: t.ID})
-	s.mu.Unlock()
-
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.progress(t.To, sid)
 	}()
 	return hotline.SendReceipt{SID: sid, Status: hotline.StatusQueued}, nil
+}
+
+// accept delivers t to its phone unless the failure switch refuses it, and reports
+// whether it is new (false when the same outbox entry was accepted before).
+func (s *Simulator) accept(t hotline.OutboundText) (string, bool, *hotline.SendError) {
+	s.order.Lock() // texts from the page being received go first
+	defer s.order.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sid, ok := s.phones.sidFor(t.To, t.ID); ok {
+		return sid, false, nil
+	}
+	if err := modeError(s.mode); err != nil {
+		s.phones.add(t.To, Event{Type: EventNotice, At: time.Now().UTC(),
+			Body: fmt.Sprintf("The hotline tried to send a text; the simulated carrier refused it: %s", err.Message)})
+		return "", false, err
+	}
+	sid := NewSID()
+	s.phones.add(t.To, Event{Type: EventMessage, SID: sid, Direction: DirectionToPhone, Body: t.Body,
+		Status: hotline.StatusSent, At: time.Now().UTC(), textID: t.ID})
+	return sid, true, nil
 }
 
 // Lookup reports whether the simulator accepted t, for reconciliation after a crash
