@@ -341,14 +341,18 @@ func (d *Dispatcher) schedule(ctx, hard context.Context, st *dispatchState) time
 }
 
 // findInterrupted fills st.startup with the entries a previous process left sending.
+// Only the oldest entry of a recipient counts: a later one waits its turn anyway, and
+// must not hold back every send while it does.
 func (d *Dispatcher) findInterrupted(ctx context.Context, st *dispatchState) bool {
 	startup := map[ID]bool{}
 	err := d.svc.store.View(ctx, func(tx ReadTx) error {
 		clear(startup)
+		seen := map[Address]bool{}
 		return tx.Outbox(func(e OutboxEntry) error {
-			if e.Status == StatusSending {
+			if !seen[e.To] && e.Status == StatusSending {
 				startup[e.ID] = true
 			}
+			seen[e.To] = true
 			return nil
 		})
 	})

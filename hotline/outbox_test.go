@@ -818,3 +818,39 @@ func TestDispatcher_RateLimit(t *testing.T) {
 		t.Errorf("5 texts at 200/s took %s, want at least 20ms", elapsed)
 	}
 }
+
+func TestDispatcher_WakesOnPublishedOutboxChanges(t *testing.T) {
+	rec := &sendLog{}
+	h := newDispatchHarness(t, nil, acceptingSender(rec), hotline.DispatcherOptions{PollInterval: time.Hour})
+	h.run()
+	time.Sleep(20 * time.Millisecond) // Run is idle, waiting for the next poll in an hour
+	h.inbound("+15555550114", "hello")
+	waitFor(t, "the welcome to be sent without waiting for a poll", func() bool { return rec.count() == 1 })
+}
+
+func TestDispatcher_InterruptedLaterEntryDoesNotBlockStartup(t *testing.T) {
+	// A sending entry behind an older queued one to the same phone (written by an
+	// older version, say) waits its turn without holding back every other send.
+	rec := &sendLog{}
+	h := newDispatchHarness(t, nil, acceptingSender(rec), hotline.DispatcherOptions{})
+	now := time.Now()
+	older := hotline.OutboxEntry{ID: hotline.NewID(now), To: "+15555550198", Body: "first",
+		Status: hotline.StatusQueued, NextAttemptAt: now, CreatedAt: now}
+	later := hotline.OutboxEntry{ID: hotline.NewID(now), To: "+15555550198", Body: "second",
+		Status: hotline.StatusSending, Attempts: 1, SendingSince: now, NextAttemptAt: now, CreatedAt: now}
+	err := h.store.Update(context.Background(), func(tx hotline.Tx) error {
+		if err := tx.PutOutbox(older); err != nil {
+			return err
+		}
+		return tx.PutOutbox(later)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+
+	waitFor(t, "the outbox to empty", func() bool { return len(h.outbox()) == 0 })
+	if got, want := strings.Join(rec.bodies(), ","), "first,second"; got != want {
+		t.Errorf("sent %s, want %s", got, want)
+	}
+}
