@@ -22,6 +22,11 @@ type Router interface {
 	POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
 }
 
+var (
+	_ Router = (*echo.Echo)(nil)
+	_ Router = (*echo.Group)(nil)
+)
+
 // Register adds the simulator's page and API to r:
 //
 //	GET  /simulator                 the page
