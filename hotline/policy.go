@@ -87,4 +87,3 @@ func (p Policy) TextsFor(lang string) Texts {
 	// back when the language has no texts of its own at all.
 	return t
 }
-

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/hotlinehq/hotline/config"
+	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/metrics"
+	"github.com/hotlinehq/hotline/store"
+	"github.com/hotlinehq/hotline/webhooks"
+)
+
+// shutdownGrace bounds how long in-flight requests may take to finish at shutdown.
+const shutdownGrace = 10 * time.Second
+
+func runServe(ctx context.Context, e env, args []string) error {
+	fs := newFlags("serve", e)
+	configPath := fs.String("config", "", "the configuration file (optional: every key has a default)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e, *configPath, "")
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, cfg.Log)
+	return serve(ctx, cfg, log, e, nil)
+}
+
+// serve runs the hotline until ctx ends: it opens the store, starts the workers and
+// the HTTP server, and on shutdown finishes in-flight requests, stops the workers and
+// closes the store, in that order. onReady, when set, is called with the address the
+// server listens on (tests listen on port 0).
+func serve(ctx context.Context, cfg config.Config, log zerolog.Logger, e env, onReady func(addr string)) error {
+	st, err := store.Open(cfg.DBPath(), store.Options{LockTimeout: cfg.Store.LockTimeout})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error().Err(err).Msg("closing the store failed")
+		}
+	}()
+	log.Info().Str("path", cfg.DBPath()).Msg("store open")
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (the listen key): %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	if cfg.PublicURLSetting == "" {
+		// Without a public URL, Twilio-style requests are signed for the address the
+		// server really listens on (it differs from listen when that asks for port 0).
+		cfg.PublicURLSetting = "http://" + addr
+	}
+	a, err := newApp(ctx, cfg, log, st, e)
+	if err != nil {
+		return err
+	}
+	a.echo.Listener = ln
+	a.logWhereToGo(addr)
+
+	workerCtx, stopWorkers := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	a.startWorkers(workerCtx, &workers)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.echo.StartServer(a.echo.Server) }()
+	if onReady != nil {
+		onReady(addr)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: finishing in-flight requests")
+	case err = <-serveErr:
+		log.Error().Err(err).Msg("the HTTP server stopped")
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if shutErr := a.echo.Shutdown(shutdownCtx); shutErr != nil {
+		log.Error().Err(shutErr).Msg("in-flight requests did not finish in time")
+	}
+	stopWorkers()
+	workers.Wait()
+	for _, c := range a.closers {
+		if err := c(); err != nil {
+			log.Error().Err(err).Msg("shutdown step failed")
+		}
+	}
+	log.Info().Msg("stopped")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// app is a wired hotline: the service, its workers and its HTTP server.
+type app struct {
+	cfg     config.Config
+	log     zerolog.Logger
+	store   *store.Store
+	svc     *hotline.Service
+	metrics *metrics.Metrics
+	echo    *echo.Echo
+	workers []worker
+	ready   readiness
+	// closers run at shutdown after the workers stopped, before the store closes.
+	closers []func() error
+}
+
+// worker is a background loop that runs until its context ends.
+type worker struct {
+	name string
+	run  func(ctx context.Context)
+}
+
+func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *store.Store, e env) (*app, error) {
+	a := &app{cfg: cfg, log: log, store: st, metrics: metrics.New()}
+	fan := &fanout{}
+	a.svc = hotline.NewService(st, nil, fan, cfg.Policy())
+	a.echo = newEcho(log, a.metrics)
+	a.routes()
+	if err := a.wireSMS(ctx, fan); err != nil {
+		return nil, err
+	}
+	if tokens := cfg.AuthTokens(); len(tokens) > 0 {
+		err := webhooks.Register(a.echo, a.svc, webhooks.Config{
+			PublicURL: cfg.PublicURL(), AuthTokens: tokens, AccountSID: cfg.Twilio.AccountSID,
+			MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, KeepLocationFields: cfg.Twilio.KeepLocationFields,
+			DefaultRegion: cfg.DefaultRegion,
+		}, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	a.workers = append(a.workers, worker{"timers", func(ctx context.Context) {
+		a.svc.RunTimers(ctx, 30*time.Second, func(err error) {
+			log.Error().Err(err).Str("component", "timers").Msg("firing due timers failed; retrying")
+		})
+	}})
+	return a, nil
+}
+
+// startWorkers runs every worker in its own goroutine and marks it for readiness.
+func (a *app) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	for _, w := range a.workers {
+		wg.Add(1)
+		a.ready.start(w.name)
+		go func() {
+			defer wg.Done()
+			defer a.ready.stop(w.name)
+			w.run(ctx)
+		}()
+	}
+}
+
+func (a *app) logWhereToGo(addr string) {
+	base := "http://" + addr
+	ev := a.log.Info().Str("console", base+"/").Str("public_url", a.cfg.PublicURL())
+	if a.cfg.SMS.Provider == config.ProviderSimulator {
+		ev = ev.Str("simulator", base+"/simulator")
+	}
+	if len(a.cfg.AuthTokens()) > 0 {
+		ev = ev.Str("twilio_webhook", a.cfg.PublicURL()+webhooks.InboundPath).
+			Str("twilio_status_callback", a.cfg.PublicURL()+webhooks.StatusPath)
+	}
+	ev.Msg("hotline is running")
+}
+
+// fanout passes committed changes to every subscriber (the outbox dispatcher, the
+// console's event streams). Subscribers are added while wiring, before any change.
+type fanout struct {
+	mu   sync.RWMutex
+	subs []hotline.Notifier
+}
+
+func (f *fanout) add(n hotline.Notifier) {
+	f.mu.Lock()
+	f.subs = append(f.subs, n)
+	f.mu.Unlock()
+}
+
+// Publish implements hotline.Notifier.
+func (f *fanout) Publish(changes ...hotline.Change) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, s := range f.subs {
+		s.Publish(changes...)
+	}
+}
+
+// readiness tracks which workers run, for /readyz.
+type readiness struct {
+	mu      sync.Mutex
+	running map[string]bool
+}
+
+func (r *readiness) start(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running == nil {
+		r.running = map[string]bool{}
+	}
+	r.running[name] = true
+}
+
+func (r *readiness) stop(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.running[name] = false
+}
+
+// stopped lists the workers that are not running.
+func (r *readiness) stopped(names []string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, n := range names {
+		if !r.running[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
