@@ -52,6 +52,15 @@ type ReadTx interface {
 	OutboxEntry(id ID) (OutboxEntry, error)
 	// Outbox calls fn for each pending outbox entry, oldest first.
 	Outbox(fn func(OutboxEntry) error) error
+
+	// Checkpoint returns the time stored under name by PutCheckpoint, and false
+	// when there is none.
+	Checkpoint(name string) (time.Time, bool, error)
+	// OrphanStatus returns the status callback kept for a SID that no message had
+	// when it arrived, or ENOTFOUND.
+	OrphanStatus(sid string) (OrphanStatus, error)
+	// OrphanStatuses calls fn for each kept status callback, in SID order.
+	OrphanStatuses(fn func(OrphanStatus) error) error
 }
 
 // Tx changes the store inside one transaction. Puts replace the whole record and keep
@@ -63,6 +72,22 @@ type Tx interface {
 	PutMessage(m Message) error
 	PutOutbox(e OutboxEntry) error
 	DeleteOutbox(id ID) error
+	// PutCheckpoint stores t under name, replacing what was there.
+	PutCheckpoint(name string, t time.Time) error
+	// PutOrphanStatus keeps a status callback under its SID, replacing any other.
+	PutOrphanStatus(o OrphanStatus) error
+	// DeleteOrphanStatus forgets the status callback kept for the SID, or fails with
+	// ENOTFOUND.
+	DeleteOrphanStatus(sid string) error
+}
+
+// OrphanStatus is a delivery status callback that arrived before the hotline had
+// recorded the SID of its message: Twilio may call back within milliseconds of
+// accepting a text, before the dispatcher commits the SID it returned. It is kept
+// until the SID is recorded, then applied, or pruned once it is old.
+type OrphanStatus struct {
+	Update     StatusUpdate // Update.SID is the key
+	ReceivedAt time.Time
 }
 
 // ConversationFilter selects conversations. Zero fields match everything.

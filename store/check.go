@@ -16,7 +16,8 @@ const maxProblems = 1000
 // every record has each index entry it should have; every index entry points to an
 // existing record that would produce that very key; messages belong to existing
 // conversations and conversations to existing contacts; outbox entries of a
-// conversation have their message; the counters behind Stats are right. It returns
+// conversation have their message; the counters behind Stats are right; checkpoints
+// and kept status callbacks decode. It returns
 // the problems found (empty when the file is clean); the error is for failing to
 // check at all. Problems name keys and IDs, never message bodies or phone numbers.
 func (s *Store) Check(ctx context.Context) ([]string, error) {
@@ -77,7 +78,7 @@ func (c *checker) run() error {
 	if missing {
 		return nil
 	}
-	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters} {
+	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -281,4 +282,20 @@ func (c *checker) counters() error {
 		}
 	}
 	return nil
+}
+
+func (c *checker) checkpoints() error {
+	return c.each(bucketCheckpoints, func(k, _ []byte) {
+		if _, _, err := c.t.Checkpoint(string(k)); err != nil {
+			c.report("checkpoint %q: %v", k, err)
+		}
+	})
+}
+
+func (c *checker) orphans() error {
+	return c.each(bucketOrphanStatuses, func(k, v []byte) {
+		if _, err := decodeOrphan(k, v); err != nil {
+			c.report("orphan status %q: %v", k, err)
+		}
+	})
 }

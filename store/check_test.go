@@ -72,6 +72,12 @@ func TestCheck_FindsPlantedProblems(t *testing.T) {
 		{"wrong counter", func(tx *bolt.Tx, _ hotline.Contact, _ hotline.Conversation, _ hotline.Message) error {
 			return tx.Bucket(bucketMeta).Put(counterKey(bucketMessages), []byte("5"))
 		}, "counter count/messages is 5, bucket holds 1"},
+		{"malformed checkpoint", func(tx *bolt.Tx, _ hotline.Contact, _ hotline.Conversation, _ hotline.Message) error {
+			return tx.Bucket(bucketCheckpoints).Put([]byte("inbound_recovery"), []byte("yesterday"))
+		}, `checkpoint "inbound_recovery": `},
+		{"undecodable orphan status", func(tx *bolt.Tx, _ hotline.Contact, _ hotline.Conversation, _ hotline.Message) error {
+			return tx.Bucket(bucketOrphanStatuses).Put([]byte("SM9"), []byte(`{"v":2}`))
+		}, `orphan status "SM9": decode orphan status record: version 2`},
 		{"missing bucket", func(tx *bolt.Tx, _ hotline.Contact, _ hotline.Conversation, _ hotline.Message) error {
 			return tx.DeleteBucket(bucketDeadlines)
 		}, "bucket deadlines is missing"},

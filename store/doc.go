@@ -37,6 +37,10 @@
 //	  Twilio MessageSid                   → conversationID ‖ messageID   (unique)
 //	outbox                                  texts waiting to leave, oldest first
 //	  messageID                           → outbox entry record
+//	checkpoints                             progress of periodic jobs (schema 2)
+//	  name ("inbound_recovery")           → decimal Unix nanoseconds, such as the newest text recovered
+//	orphan_statuses                         status callbacks that came before their SID was recorded (schema 2)
+//	  Twilio MessageSid                   → orphan status record   (applied with the SID, or pruned after a day)
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

@@ -25,6 +25,8 @@ var (
 	bucketMessages                    = []byte("messages")
 	bucketMessageBySID                = []byte("idx_message_sid")
 	bucketOutbox                      = []byte("outbox")
+	bucketCheckpoints                 = []byte("checkpoints")
+	bucketOrphanStatuses              = []byte("orphan_statuses")
 	keySchemaVersion                  = []byte("schema_version")
 	keyCountPrefix                    = "count/"
 	idLen                             = len(hotline.ID{})

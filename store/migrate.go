@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,6 +22,7 @@ type migration struct {
 // migrations, in order: migrations[i] takes schema i to schema i+1.
 var migrations = []migration{
 	{name: "create buckets", run: createBuckets},
+	{name: "create checkpoints and orphan_statuses", run: createRecoveryBuckets},
 }
 
 // SchemaVersion returns the newest schema this binary knows: the one Open leaves
@@ -83,19 +85,25 @@ func setSchemaVersion(tx *bolt.Tx, v int) error {
 	return b.Put(keySchemaVersion, []byte(strconv.Itoa(v)))
 }
 
-// allBuckets are the top-level buckets of schema 1.
-var allBuckets = [][]byte{
+// schema1Buckets are the top-level buckets migration 1 creates.
+var schema1Buckets = [][]byte{
 	bucketMeta, bucketContacts, bucketContactByAddress, bucketContactByHandle,
 	bucketConversations, bucketConversationsByContact, bucketConversationsByState,
 	bucketQueue, bucketDeadlines, bucketMessages, bucketMessageBySID, bucketOutbox,
 }
+
+// schema2Buckets are the top-level buckets migration 2 adds.
+var schema2Buckets = [][]byte{bucketCheckpoints, bucketOrphanStatuses}
+
+// allBuckets are the top-level buckets of the current schema.
+var allBuckets = slices.Concat(schema1Buckets, schema2Buckets)
 
 // countedBuckets keep their record count in meta (see Stats).
 var countedBuckets = [][]byte{bucketContacts, bucketConversations, bucketMessages}
 
 // createBuckets is migration 1: every bucket, and zeroed counters.
 func createBuckets(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
+	for _, name := range schema1Buckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -105,6 +113,17 @@ func createBuckets(tx *bolt.Tx) error {
 		n := tx.Bucket(name).Stats().KeyN
 		if err := meta.Put(counterKey(name), []byte(strconv.Itoa(n))); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// createRecoveryBuckets is migration 2: the checkpoints of periodic jobs (such as
+// missed-webhook recovery) and the status callbacks that arrived before their SID.
+func createRecoveryBuckets(tx *bolt.Tx) error {
+	for _, name := range schema2Buckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	return nil
