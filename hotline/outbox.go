@@ -556,7 +556,8 @@ func (d *Dispatcher) refusal(tx ReadTx, e OutboxEntry, m Message, hasMsg bool, n
 }
 
 // recordSent stores a provider's acceptance: the SID, and status sent unless a
-// status callback already moved the message further; the entry is done.
+// status callback already moved the message further (one that came before the SID
+// was known is applied now); the entry is done.
 func (d *Dispatcher) recordSent(ctx context.Context, e OutboxEntry, r SendReceipt, outcome DispatchOutcome) (DispatchReport, error) {
 	err := d.update(ctx, func(tx Tx, now time.Time, out *changes) error {
 		m, hasMsg, err := messageOf(tx, e)
@@ -574,6 +575,10 @@ func (d *Dispatcher) recordSent(ctx context.Context, e OutboxEntry, r SendReceip
 				return err
 			}
 			out.add(Change{Kind: ChangeStatus, ConversationID: m.ConversationID, MessageID: m.ID})
+		}
+		// Twilio may have called back before this commit: apply what it said.
+		if err := d.svc.applyOrphanStatus(tx, r.SID, now, out); err != nil {
+			return err
 		}
 		return deleteEntry(tx, e.ID)
 	})

@@ -17,15 +17,23 @@ type StatusUpdate struct {
 }
 
 // RecordStatus applies a delivery status report. Statuses only move forward, so a
-// late "sent" after "delivered" changes nothing. An unknown SID is ENOTFOUND. Error
-// 21610 marks the texter as opted out.
+// late "sent" after "delivered" changes nothing. Error 21610 marks the texter as
+// opted out.
+//
+// An unknown SID is ENOTFOUND, but the report is kept (committed) as an
+// OrphanStatus: Twilio may call back before the dispatcher has recorded the SID it
+// returned, and the dispatcher applies the kept report when it does.
 func (s *Service) RecordStatus(ctx context.Context, u StatusUpdate) error {
 	var out changes
+	var orphan bool
 	err := s.store.Update(ctx, func(tx Tx) error {
-		out = nil
+		out, orphan = nil, false
 		now := s.clock.Now()
 		m, err := tx.MessageBySID(u.SID)
-		if err != nil {
+		if IsNotFound(err) && u.SID != "" {
+			orphan = true
+			return keepOrphanStatus(tx, u, now)
+		} else if err != nil {
 			return err
 		}
 		if m.Direction != DirectionOutbound || !m.Status.Advances(u.Status) {
@@ -35,6 +43,8 @@ func (s *Service) RecordStatus(ctx context.Context, u StatusUpdate) error {
 	})
 	if err != nil {
 		return err
+	} else if orphan {
+		return Errorf(ENOTFOUND, "No message has SID %s yet: the status is kept until its send is recorded.", u.SID)
 	}
 	s.notifier.Publish(out...)
 	return nil
