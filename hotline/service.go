@@ -15,8 +15,9 @@ type Service struct {
 	clock    Clock
 	notifier Notifier
 
-	mu     sync.RWMutex
-	policy Policy
+	mu       sync.RWMutex
+	policy   Policy
+	recovery RecoveryOptions // see SetRecoveryOptions
 }
 
 // NewService returns a Service over store. A nil clock is the system clock; a nil
