@@ -443,6 +443,13 @@ func (d *Dispatcher) reconcile(ctx, hard context.Context, e OutboxEntry, failure
 	receipt, found, err := d.recon.Lookup(lctx, OutboundText{ID: e.ID, To: e.To, Body: e.Body}, e.SendingSince)
 	latency := time.Since(start)
 	cancel()
+	if err == nil && found {
+		// An identical earlier text to the same number can match the lookup: its SID
+		// already belongs to that message, so this one never reached the provider.
+		var taken bool
+		taken, err = d.sidTakenByOther(rec, receipt.SID, e.ID)
+		found = !taken
+	}
 	var rep DispatchReport
 	switch {
 	case err != nil:
@@ -459,6 +466,23 @@ func (d *Dispatcher) reconcile(ctx, hard context.Context, e OutboxEntry, failure
 		r.receipt = &receipt
 	}
 	return r
+}
+
+// sidTakenByOther reports whether a provider SID is already stored on a message
+// other than the outbox entry id.
+func (d *Dispatcher) sidTakenByOther(ctx context.Context, sid string, id ID) (bool, error) {
+	taken := false
+	err := d.svc.store.View(ctx, func(tx ReadTx) error {
+		m, err := tx.MessageBySID(sid)
+		if IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		taken = m.ID != id
+		return nil
+	})
+	return taken, err
 }
 
 func (d *Dispatcher) settle(e OutboxEntry, rep DispatchReport, err error) jobResult {

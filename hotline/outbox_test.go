@@ -854,3 +854,42 @@ func TestDispatcher_InterruptedLaterEntryDoesNotBlockStartup(t *testing.T) {
 		t.Errorf("sent %s, want %s", got, want)
 	}
 }
+
+func TestDispatcher_ReconcileIgnoresAnEarlierIdenticalTextsSID(t *testing.T) {
+	const earlierSID = "SMearlier0123456789abcdef01234567"
+	rec := &sendLog{}
+	sender := &outboxReconciler{outboxSender: *acceptingSender(rec), LookupFunc: func(context.Context, hotline.OutboundText, time.Time) (hotline.SendReceipt, bool, error) {
+		// The provider lists the earlier, identical text to the same number.
+		return hotline.SendReceipt{SID: earlierSID, Status: hotline.StatusSent}, true, nil
+	}}
+	h := newDispatchHarness(t, nil, sender, hotline.DispatcherOptions{})
+	res := h.inbound("+15555550120", "hello")
+	e := markInterrupted(t, h)
+	// Another message already carries the SID the lookup will report.
+	other := h.inbound("+15555550121", "hi")
+	err := h.store.Update(context.Background(), func(tx hotline.Tx) error {
+		var msgs []hotline.Message
+		if err := tx.Messages(other.ConversationID, hotline.ID{}, func(m hotline.Message) error { msgs = append(msgs, m); return nil }); err != nil {
+			return err
+		}
+		m := msgs[1]
+		m.TwilioSID, m.Status = earlierSID, hotline.StatusSent
+		if err := tx.PutMessage(m); err != nil {
+			return err
+		}
+		return tx.DeleteOutbox(m.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+
+	waitFor(t, "the outbox to empty", func() bool { return len(h.outbox()) == 0 })
+	if got, want := rec.count(), 1; got != want {
+		t.Errorf("sent %d times, want %d: the interrupted text never reached the provider", got, want)
+	}
+	m := h.outbound(res.ConversationID)[0]
+	if m.ID != e.ID || m.Status != hotline.StatusSent || m.TwilioSID == earlierSID {
+		t.Errorf("interrupted text = %s %q %q, want sent with its own SID", m.ID, m.Status, m.TwilioSID)
+	}
+}
