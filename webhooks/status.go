@@ -61,7 +61,7 @@ func status(svc Service, cfg Config, log zerolog.Logger) echo.HandlerFunc {
 		err = svc.RecordStatus(c.Request().Context(), u)
 		if hotline.ErrorCode(err) == hotline.ENOTFOUND {
 			log.Info().Str("message_sid", u.SID).Str("message_status", string(u.Status)).
-				Msg("status callback for an unknown MessageSid ignored")
+				Msg("status callback for a MessageSid not stored yet: kept until the send is recorded")
 			return c.NoContent(http.StatusOK)
 		} else if err != nil {
 			return err

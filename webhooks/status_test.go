@@ -109,7 +109,7 @@ func TestStatus_refusedOrAcknowledged(t *testing.T) {
 			if got := svc.calls() > 0; got != tt.wantCalled {
 				t.Errorf("RecordStatus called = %v, want %v", got, tt.wantCalled)
 			}
-			if hotline.ErrorCode(tt.err) == hotline.ENOTFOUND && !strings.Contains(logs.String(), "unknown MessageSid") {
+			if hotline.ErrorCode(tt.err) == hotline.ENOTFOUND && !strings.Contains(logs.String(), "MessageSid not stored yet") {
 				t.Errorf("log %s does not mention the unknown MessageSid", logs)
 			}
 		})

@@ -149,7 +149,29 @@ func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *stor
 			log.Error().Err(err).Str("component", "timers").Msg("firing due timers failed; retrying")
 		})
 	}})
+	a.workers = append(a.workers, worker{"housekeeping", a.housekeeping})
 	return a, nil
+}
+
+// housekeepingInterval is how often stale bookkeeping is cleaned up.
+const housekeepingInterval = time.Hour
+
+// housekeeping forgets status callbacks whose message never turned up (kept for a
+// day in case the send was recorded late), hourly.
+func (a *app) housekeeping(ctx context.Context) {
+	log := a.log.With().Str("component", "housekeeping").Logger()
+	for {
+		if n, err := a.svc.PruneOrphanStatuses(ctx, 0); err != nil && ctx.Err() == nil {
+			log.Error().Err(err).Msg("pruning early status callbacks failed")
+		} else if n > 0 {
+			log.Info().Int("pruned", n).Msg("forgot status callbacks for unknown messages")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(housekeepingInterval):
+		}
+	}
 }
 
 // startWorkers runs every worker in its own goroutine and marks it for readiness.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -10,7 +11,12 @@ import (
 	"github.com/hotlinehq/hotline/hotline"
 	"github.com/hotlinehq/hotline/metrics"
 	"github.com/hotlinehq/hotline/sms/simulator"
+	"github.com/hotlinehq/hotline/sms/twilio"
+	"github.com/hotlinehq/hotline/webhooks"
 )
+
+// recoveryInterval is how often Twilio is asked for inbound texts the webhook missed.
+const recoveryInterval = 5 * time.Minute
 
 // wireSMS builds the configured sender and the outbox dispatcher that feeds it, and
 // mounts the simulator's pages when it is the provider.
@@ -25,6 +31,18 @@ func (a *app) wireSMS(_ context.Context, fan *fanout) error {
 		sim.Register(a.echo)
 		a.closers = append(a.closers, sim.Close)
 		sender = sim
+	case config.ProviderTwilio:
+		tw, err := twilio.New(twilio.Options{
+			AccountSID: a.cfg.Twilio.AccountSID, AuthToken: a.cfg.Twilio.AuthToken, APIURL: a.cfg.Twilio.APIURL,
+			From: a.cfg.Twilio.From, MessagingServiceSID: a.cfg.Twilio.MessagingServiceSID,
+			StatusCallbackURL: a.cfg.PublicURL() + webhooks.StatusPath, RequestTimeout: a.cfg.Twilio.RequestTimeout,
+			DefaultRegion: a.cfg.DefaultRegion,
+		})
+		if err != nil {
+			return err
+		}
+		sender, rate = tw, float64(a.cfg.Twilio.MPS)
+		a.wireRecovery(tw)
 	default:
 		return fmt.Errorf("sms.provider %q is not supported by this build", a.cfg.SMS.Provider)
 	}
@@ -36,6 +54,21 @@ func (a *app) wireSMS(_ context.Context, fan *fanout) error {
 	fan.add(d)
 	a.workers = append(a.workers, worker{"outbox", d.Run})
 	return nil
+}
+
+// wireRecovery runs missed-webhook recovery: Twilio does not replay an inbound
+// webhook that failed, so texts that arrived while the server was down are listed
+// through the API and ingested (idempotently) at start and every few minutes.
+func (a *app) wireRecovery(lister hotline.InboundLister) {
+	log := a.log.With().Str("component", "recovery").Logger()
+	a.svc.SetRecoveryOptions(hotline.RecoveryOptions{Recovered: func(n int) {
+		log.Warn().Int("texts", n).Msg("recovered texts that no webhook delivered")
+	}})
+	a.workers = append(a.workers, worker{"recovery", func(ctx context.Context) {
+		a.svc.RunRecovery(ctx, lister, recoveryInterval, func(err error) {
+			log.Error().Err(err).Msg("missed-webhook recovery failed; retrying")
+		})
+	}})
 }
 
 // dispatchObserver logs and counts what the outbox does, with masked numbers only.
