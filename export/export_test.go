@@ -107,8 +107,8 @@ func TestJSONLOneConversationPerLine(t *testing.T) {
 			ClosedAt                  *string `json:"closed_at"`
 			Messages                  []struct {
 				ID, Direction, Body, Status string
-				TwilioSID                  string `json:"twilio_sid"`
-				CreatedAt                  string `json:"created_at"`
+				TwilioSID                   string `json:"twilio_sid"`
+				CreatedAt                   string `json:"created_at"`
 			}
 		}
 		if err := json.Unmarshal([]byte(line), &conv); err != nil {

@@ -255,4 +255,3 @@ func (r *readiness) stopped(names []string) []string {
 	}
 	return out
 }
-
