@@ -61,6 +61,24 @@ type ReadTx interface {
 	OrphanStatus(sid string) (OrphanStatus, error)
 	// OrphanStatuses calls fn for each kept status callback, in SID order.
 	OrphanStatuses(fn func(OrphanStatus) error) error
+
+	// User returns the user with the ID, or ENOTFOUND.
+	User(id ID) (User, error)
+	// UserByUsername returns the user with the (normalized) username, or ENOTFOUND.
+	UserByUsername(username string) (User, error)
+	// Users calls fn for each user, oldest first.
+	Users(fn func(User) error) error
+
+	// Session returns the session stored under the token hash, or ENOTFOUND.
+	Session(h TokenHash) (Session, error)
+	// Sessions calls fn for each session, in no particular order.
+	Sessions(fn func(Session) error) error
+	// UserSessions calls fn for each session of the user.
+	UserSessions(userID ID, fn func(Session) error) error
+
+	// AuditEntries calls fn for each audit entry older than before, newest first;
+	// from the newest when before is zero.
+	AuditEntries(before ID, fn func(AuditEntry) error) error
 }
 
 // Tx changes the store inside one transaction. Puts replace the whole record and keep
@@ -79,6 +97,16 @@ type Tx interface {
 	// DeleteOrphanStatus forgets the status callback kept for the SID, or fails with
 	// ENOTFOUND.
 	DeleteOrphanStatus(sid string) error
+
+	// PutUser writes the user. A username that belongs to another user is ECONFLICT.
+	PutUser(u User) error
+	// PutSession writes the session; its user must exist (else ENOTFOUND).
+	PutSession(s Session) error
+	// DeleteSession ends the session, or fails with ENOTFOUND.
+	DeleteSession(h TokenHash) error
+	// AppendAudit adds an entry to the audit log, which is append-only: an entry
+	// whose ID is taken is ECONFLICT, and there is no way to change or delete one.
+	AppendAudit(e AuditEntry) error
 }
 
 // OrphanStatus is a delivery status callback that arrived before the hotline had

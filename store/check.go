@@ -17,7 +17,9 @@ const maxProblems = 1000
 // existing record that would produce that very key; messages belong to existing
 // conversations and conversations to existing contacts; outbox entries of a
 // conversation have their message; the counters behind Stats are right; checkpoints
-// and kept status callbacks decode. It returns
+// and kept status callbacks decode; users, sessions and audit entries decode, the
+// username and per-user session indexes match them both ways, and every session's
+// user exists (users.go, sessions.go, audit.go). It returns
 // the problems found (empty when the file is clean); the error is for failing to
 // check at all. Problems name keys and IDs, never message bodies or phone numbers.
 func (s *Store) Check(ctx context.Context) ([]string, error) {
@@ -78,7 +80,8 @@ func (c *checker) run() error {
 	if missing {
 		return nil
 	}
-	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans} {
+	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans,
+		c.users, c.sessions, c.audit} {
 		if err := step(); err != nil {
 			return err
 		}

@@ -41,6 +41,16 @@
 //	  name ("inbound_recovery")           → decimal Unix nanoseconds, such as the newest text recovered
 //	orphan_statuses                         status callbacks that came before their SID was recorded (schema 2)
 //	  Twilio MessageSid                   → orphan status record   (applied with the SID, or pruned after a day)
+//	users                                   console accounts (schema 3)
+//	  userID                              → user record (password as an argon2id PHC string)
+//	idx_user_username                       sign-in: find a user by name
+//	  lower-cased username                → userID               (unique)
+//	sessions                                signed-in consoles (schema 3); the token itself is never stored
+//	  SHA-256(session token) (32 bytes)   → session record (user, CSRF token, created, last seen)
+//	idx_sessions_by_user                    end a user's sessions at once (logout-all, disable)
+//	  userID ‖ SHA-256(token)             → ∅
+//	audit                                   append-only: no method changes or deletes an entry (schema 3)
+//	  auditID                             → audit entry record (who, what, target, when, from where)
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

@@ -27,6 +27,11 @@ var (
 	bucketOutbox                      = []byte("outbox")
 	bucketCheckpoints                 = []byte("checkpoints")
 	bucketOrphanStatuses              = []byte("orphan_statuses")
+	bucketUsers                       = []byte("users")
+	bucketUserByUsername              = []byte("idx_user_username")
+	bucketSessions                    = []byte("sessions")
+	bucketSessionsByUser              = []byte("idx_sessions_by_user")
+	bucketAudit                       = []byte("audit")
 	keySchemaVersion                  = []byte("schema_version")
 	keyCountPrefix                    = "count/"
 	idLen                             = len(hotline.ID{})

@@ -23,6 +23,7 @@ type migration struct {
 var migrations = []migration{
 	{name: "create buckets", run: createBuckets},
 	{name: "create checkpoints and orphan_statuses", run: createRecoveryBuckets},
+	{name: "create users, sessions and audit", run: createAccountBuckets},
 }
 
 // SchemaVersion returns the newest schema this binary knows: the one Open leaves
@@ -95,8 +96,11 @@ var schema1Buckets = [][]byte{
 // schema2Buckets are the top-level buckets migration 2 adds.
 var schema2Buckets = [][]byte{bucketCheckpoints, bucketOrphanStatuses}
 
+// schema3Buckets are the top-level buckets migration 3 adds.
+var schema3Buckets = [][]byte{bucketUsers, bucketUserByUsername, bucketSessions, bucketSessionsByUser, bucketAudit}
+
 // allBuckets are the top-level buckets of the current schema.
-var allBuckets = slices.Concat(schema1Buckets, schema2Buckets)
+var allBuckets = slices.Concat(schema1Buckets, schema2Buckets, schema3Buckets)
 
 // countedBuckets keep their record count in meta (see Stats).
 var countedBuckets = [][]byte{bucketContacts, bucketConversations, bucketMessages}
@@ -122,6 +126,17 @@ func createBuckets(tx *bolt.Tx) error {
 // missed-webhook recovery) and the status callbacks that arrived before their SID.
 func createRecoveryBuckets(tx *bolt.Tx) error {
 	for _, name := range schema2Buckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createAccountBuckets is migration 3: console users and their username index,
+// sessions and their per-user index, and the append-only audit log.
+func createAccountBuckets(tx *bolt.Tx) error {
+	for _, name := range schema3Buckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

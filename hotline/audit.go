@@ -1,0 +1,106 @@
+package hotline
+
+import (
+	"time"
+)
+
+// AuditEntry records who did what to what, when and from where. The audit log is
+// append-only: the store offers no way to change or delete an entry.
+//
+// Detail never holds a message body, a password or a full phone number; the audit of
+// a reveal names the conversation, not the number revealed.
+type AuditEntry struct {
+	ID ID // time-ordered: the log's order
+	At time.Time
+	// ActorID is the user who acted; zero for the operator (the command line), the
+	// hotline itself, and failed sign-ins.
+	ActorID ID
+	// ActorUsername is the user's name, the username typed at a failed sign-in
+	// (truncated), or "cli" for a command run on the server.
+	ActorUsername string
+	Action        AuditAction
+	TargetType    string // "user", "conversation", "session", "export", …
+	TargetID      string
+	Detail        map[string]string
+	RemoteAddr    string
+}
+
+// AuditAction names what an audit entry records.
+type AuditAction string
+
+// Audited actions. Export and retention are written by the issues that build them,
+// through Accounts.Audit.
+const (
+	AuditLogin          AuditAction = "login"
+	AuditLoginFailed    AuditAction = "login_failed"
+	AuditLogout         AuditAction = "logout"
+	AuditUserCreate     AuditAction = "user_create"
+	AuditUserUpdate     AuditAction = "user_update"
+	AuditUserDisable    AuditAction = "user_disable"
+	AuditUserEnable     AuditAction = "user_enable"
+	AuditPasswordReset  AuditAction = "password_reset"  // by a coordinator or the operator
+	AuditPasswordChange AuditAction = "password_change" // by the user, with the current password
+	AuditTOTPSetup      AuditAction = "totp_setup"
+	AuditTOTPEnable     AuditAction = "totp_enable"
+	AuditTOTPDisable    AuditAction = "totp_disable"
+	AuditTranscriptView AuditAction = "transcript_view"
+	AuditReveal         AuditAction = "reveal"
+	AuditExport         AuditAction = "export"
+	AuditRetention      AuditAction = "retention"
+)
+
+// Audit target types.
+const (
+	TargetUser         = "user"
+	TargetConversation = "conversation"
+	TargetSession      = "session"
+)
+
+// Operator names for audit entries of actions not taken by a signed-in user.
+const (
+	OperatorCLI       = "cli"       // a `hotline user …` command on a stopped server
+	OperatorBootstrap = "bootstrap" // the first coordinator, created at start
+)
+
+// MaxAuditPage is the most entries one page of the audit log holds.
+const MaxAuditPage = 500
+
+// Caller is who asks for a use case: a signed-in user (with the session the request
+// came with), or the operator running a command on the server itself.
+type Caller struct {
+	User User
+	// Session is the hash of the session the request came with; zero for the operator.
+	Session TokenHash
+	// Operator names who acts when no user does, such as OperatorCLI; "" for users.
+	Operator   string
+	RemoteAddr string
+}
+
+// OperatorCaller returns the caller for an operator action, such as a CLI command.
+func OperatorCaller(name string) Caller { return Caller{Operator: name} }
+
+// isOperator reports whether the caller is the operator, who may do anything.
+func (c Caller) isOperator() bool { return c.Operator != "" && IsZeroID(c.User.ID) }
+
+// administers reports whether the caller may manage users and read everything.
+func (c Caller) administers() bool { return c.isOperator() || c.User.IsCoordinator() }
+
+// requireCoordinator fails with EFORBIDDEN unless the caller is a coordinator or
+// the operator.
+func (c Caller) requireCoordinator(what string) error {
+	if c.administers() {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "Only coordinators can %s.", what)
+}
+
+// entry starts an audit entry for an action of the caller.
+func (c Caller) entry(action AuditAction, targetType, targetID string) AuditEntry {
+	e := AuditEntry{Action: action, TargetType: targetType, TargetID: targetID, RemoteAddr: c.RemoteAddr}
+	if c.isOperator() {
+		e.ActorUsername = c.Operator
+	} else {
+		e.ActorID, e.ActorUsername = c.User.ID, c.User.Username
+	}
+	return e
+}
