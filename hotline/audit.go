@@ -1,6 +1,7 @@
 package hotline
 
 import (
+	"context"
 	"time"
 )
 
@@ -103,4 +104,46 @@ func (c Caller) entry(action AuditAction, targetType, targetID string) AuditEntr
 		e.ActorID, e.ActorUsername = c.User.ID, c.User.Username
 	}
 	return e
+}
+
+// Audit appends an entry to the audit log, giving it an ID and a time when it has
+// none: for use cases outside Accounts, such as exports and retention runs.
+func (a *Accounts) Audit(ctx context.Context, e AuditEntry) error {
+	return a.store.Update(ctx, func(tx Tx) error { return appendAudit(tx, e, a.clock.Now()) })
+}
+
+// appendAudit appends e in tx, stamped with now when it has no time.
+func appendAudit(tx Tx, e AuditEntry, now time.Time) error {
+	if e.At.IsZero() {
+		e.At = now
+	}
+	if IsZeroID(e.ID) {
+		e.ID = NewID(e.At)
+	}
+	return tx.AppendAudit(e)
+}
+
+// AuditLog returns up to limit entries older than before (the newest when before is
+// zero), newest first. Only coordinators and the operator may read it. A limit out of
+// 1..MaxAuditPage becomes 100 or MaxAuditPage.
+func (a *Accounts) AuditLog(ctx context.Context, c Caller, before ID, limit int) ([]AuditEntry, error) {
+	if err := c.requireCoordinator("read the audit log"); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxAuditPage)
+	var out []AuditEntry
+	err := a.store.View(ctx, func(tx ReadTx) error {
+		out = nil
+		return tx.AuditEntries(before, func(e AuditEntry) error {
+			out = append(out, e)
+			if len(out) >= limit {
+				return ErrStop
+			}
+			return nil
+		})
+	})
+	return out, err
 }

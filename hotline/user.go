@@ -1,6 +1,8 @@
 package hotline
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -174,4 +176,283 @@ func cleanForAudit(s string) string {
 		return r
 	}, s)
 	return truncate(s, maxAuditNameRunes)
+}
+
+// UserPatch is a change to a user; nil fields stay as they are.
+type UserPatch struct {
+	DisplayName *string
+	Role        *Role
+	Languages   *[]string
+	Capacity    *int
+	Phone       *string // "" removes the phone
+	Disabled    *bool
+}
+
+// UpdateUser changes a user. Only coordinators and the operator may. Disabling a
+// user ends their sessions at once; the last enabled coordinator can be neither
+// disabled nor made a responder, so that nobody is locked out of the console.
+//
+// Errors: EFORBIDDEN; ENOTFOUND; EINVALID naming the field; ECONFLICT for the last
+// coordinator.
+func (a *Accounts) UpdateUser(ctx context.Context, c Caller, id ID, p UserPatch) (User, error) {
+	if err := c.requireCoordinator("change users"); err != nil {
+		return User{}, err
+	}
+	norm, err := a.checkPatch(p)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = a.store.Update(ctx, func(tx Tx) error {
+		now := a.clock.Now()
+		old, err := tx.User(id)
+		if err != nil {
+			return err
+		}
+		u = applyPatch(old, norm)
+		changed := changedFields(old, u)
+		if len(changed) == 0 && u.Disabled == old.Disabled {
+			return nil
+		}
+		if old.IsCoordinator() && !u.IsCoordinator() {
+			if err := requireAnotherCoordinator(tx, u.ID); err != nil {
+				return err
+			}
+		}
+		if u.Disabled && !old.Disabled {
+			u.Availability = AvailabilityOffline
+			if _, err := endSessions(tx, u.ID, TokenHash{}); err != nil {
+				return err
+			}
+		}
+		u.UpdatedAt = now
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			e := c.entry(AuditUserUpdate, TargetUser, u.ID.String())
+			e.Detail = map[string]string{"username": u.Username, "fields": strings.Join(changed, ",")}
+			if u.Role != old.Role {
+				e.Detail["role"] = string(u.Role)
+			}
+			if err := appendAudit(tx, e, now); err != nil {
+				return err
+			}
+		}
+		if u.Disabled != old.Disabled {
+			action := AuditUserEnable
+			if u.Disabled {
+				action = AuditUserDisable
+			}
+			e := c.entry(action, TargetUser, u.ID.String())
+			e.Detail = map[string]string{"username": u.Username}
+			return appendAudit(tx, e, now)
+		}
+		return nil
+	})
+	return u, err
+}
+
+// DisableUser disables a user and ends their sessions (see UpdateUser).
+func (a *Accounts) DisableUser(ctx context.Context, c Caller, id ID) (User, error) {
+	return a.UpdateUser(ctx, c, id, UserPatch{Disabled: new(true)})
+}
+
+// EnableUser enables a disabled user (see UpdateUser).
+func (a *Accounts) EnableUser(ctx context.Context, c Caller, id ID) (User, error) {
+	return a.UpdateUser(ctx, c, id, UserPatch{Disabled: new(false)})
+}
+
+// checkPatch validates and normalizes the fields a patch sets.
+func (a *Accounts) checkPatch(p UserPatch) (UserPatch, error) {
+	if p.DisplayName != nil {
+		if err := validateDisplayName(*p.DisplayName); err != nil {
+			return p, err
+		}
+		if strings.TrimSpace(*p.DisplayName) == "" {
+			return p, Errorf(EINVALID, "display_name: write a name.")
+		}
+	}
+	if p.Role != nil && !p.Role.Valid() {
+		return p, Errorf(EINVALID, "role: write responder or coordinator.")
+	}
+	if p.Languages != nil {
+		langs, err := normalizeLanguages(*p.Languages)
+		if err != nil {
+			return p, err
+		}
+		p.Languages = &langs
+	}
+	if p.Capacity != nil {
+		if err := validateCapacity(*p.Capacity); err != nil {
+			return p, err
+		}
+	}
+	if p.Phone != nil {
+		ph, err := a.phone(*p.Phone)
+		if err != nil {
+			return p, err
+		}
+		s := string(ph)
+		p.Phone = &s
+	}
+	return p, nil
+}
+
+func applyPatch(u User, p UserPatch) User {
+	if p.DisplayName != nil {
+		u.DisplayName = *p.DisplayName
+	}
+	if p.Role != nil {
+		u.Role = *p.Role
+	}
+	if p.Languages != nil {
+		u.Languages = slices.Clone(*p.Languages)
+	}
+	if p.Capacity != nil {
+		u.Capacity = *p.Capacity
+	}
+	if p.Phone != nil {
+		u.Phone = Address(*p.Phone)
+	}
+	if p.Disabled != nil {
+		u.Disabled = *p.Disabled
+	}
+	return u
+}
+
+// changedFields names the profile fields that differ (not Disabled, audited apart).
+func changedFields(old, u User) []string {
+	var f []string
+	if old.DisplayName != u.DisplayName {
+		f = append(f, "display_name")
+	}
+	if old.Role != u.Role {
+		f = append(f, "role")
+	}
+	if !slices.Equal(old.Languages, u.Languages) {
+		f = append(f, "languages")
+	}
+	if old.Capacity != u.Capacity {
+		f = append(f, "capacity")
+	}
+	if old.Phone != u.Phone {
+		f = append(f, "phone")
+	}
+	return f
+}
+
+// requireAnotherCoordinator fails with ECONFLICT unless an enabled coordinator other
+// than id exists.
+func requireAnotherCoordinator(tx Tx, id ID) error {
+	found := false
+	err := tx.Users(func(u User) error {
+		if u.ID != id && u.IsCoordinator() {
+			found = true
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil || found {
+		return err
+	}
+	return Errorf(ECONFLICT, "This is the last enabled coordinator: make someone else a coordinator first, so that nobody is locked out.")
+}
+
+// ResetPassword sets a user's password and ends their sessions. A coordinator (or
+// the operator) may reset anyone's; a user may change their own with the current
+// password, and keeps the session they did it from.
+//
+// Errors: EINVALID for a password that breaks the policy; EUNAUTHORIZED for a wrong
+// current password; ERATELIMIT after too many wrong ones; EFORBIDDEN; ENOTFOUND.
+func (a *Accounts) ResetPassword(ctx context.Context, c Caller, id ID, password, current string) error {
+	self := !IsZeroID(id) && c.User.ID == id
+	if !self {
+		if err := c.requireCoordinator("reset other users' passwords"); err != nil {
+			return err
+		}
+	}
+	target, err := a.User(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if err := a.checkNewPassword(target.Username, password); err != nil {
+		return err
+	}
+	if self {
+		if err := a.checkCurrentPassword(target, current, c.RemoteAddr); err != nil {
+			return err
+		}
+	}
+	hash, err := a.passwords.Hash(password)
+	if err != nil {
+		return err
+	}
+	return a.store.Update(ctx, func(tx Tx) error {
+		now := a.clock.Now()
+		u, err := tx.User(id)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = hash, now
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		keep := TokenHash{}
+		if self {
+			keep = c.Session
+		}
+		ended, err := endSessions(tx, u.ID, keep)
+		if err != nil {
+			return err
+		}
+		action := AuditPasswordReset
+		if self {
+			action = AuditPasswordChange
+		}
+		e := c.entry(action, TargetUser, u.ID.String())
+		e.Detail = map[string]string{"username": u.Username, "sessions_ended": fmt.Sprint(ended)}
+		return appendAudit(tx, e, now)
+	})
+}
+
+// checkCurrentPassword verifies the password a user gives to change their own,
+// throttled like a sign-in.
+func (a *Accounts) checkCurrentPassword(u User, current, addr string) error {
+	wait, done := a.limiter.Begin(u.Username, addr, a.clock.Now())
+	if wait > 0 {
+		return rateLimited(wait)
+	}
+	ok, err := a.passwords.Verify(u.PasswordHash, current)
+	done(ok && err == nil, a.clock.Now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Errorf(EUNAUTHORIZED, "current_password: that is not your current password.")
+	}
+	return nil
+}
+
+// SetAvailability sets whether the caller takes conversations now.
+func (a *Accounts) SetAvailability(ctx context.Context, c Caller, av Availability) (User, error) {
+	if !av.Valid() {
+		return User{}, Errorf(EINVALID, "status: write available or away.")
+	}
+	if IsZeroID(c.User.ID) {
+		return User{}, Errorf(EFORBIDDEN, "Only a signed-in user has an availability.")
+	}
+	var u User
+	err := a.store.Update(ctx, func(tx Tx) error {
+		var err error
+		if u, err = tx.User(c.User.ID); err != nil {
+			return err
+		}
+		if u.Availability == av {
+			return nil
+		}
+		u.Availability, u.UpdatedAt = av, a.clock.Now()
+		return tx.PutUser(u)
+	})
+	return u, err
 }
