@@ -183,11 +183,21 @@ type Texts struct {
 	AfterHours string `yaml:"after_hours"`
 }
 
-// Auth tunes console sessions.
+// Auth tunes console sign-in, sessions and access.
 type Auth struct {
 	SessionIdleTimeout         time.Duration `yaml:"session_idle_timeout"`
 	SessionAbsoluteTimeout     time.Duration `yaml:"session_absolute_timeout"`
 	RequireTOTPForCoordinators bool          `yaml:"require_totp_for_coordinators"`
+	// HandledVisibility is how long a responder still sees a conversation they
+	// handled, after it closed or after their last word in it.
+	HandledVisibility time.Duration `yaml:"handled_visibility"`
+	// LoginBackoffInitial is the first delay after repeated failed sign-ins from one
+	// address; each further failure doubles it, up to LoginBackoffMax.
+	LoginBackoffInitial time.Duration `yaml:"login_backoff_initial"`
+	LoginBackoffMax     time.Duration `yaml:"login_backoff_max"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies whose
+	// X-Forwarded-For header names the client (for throttling and the audit log).
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Metrics configures /metrics.
@@ -234,6 +244,10 @@ func Default() Config {
 		Auth: Auth{
 			SessionIdleTimeout:     30 * time.Minute,
 			SessionAbsoluteTimeout: 12 * time.Hour,
+			HandledVisibility:      24 * time.Hour,
+			LoginBackoffInitial:    time.Second,
+			LoginBackoffMax:        15 * time.Minute,
+			TrustedProxies:         []string{},
 		},
 	}
 	for _, k := range p.Keywords {

@@ -45,6 +45,10 @@ func TestDefault(t *testing.T) {
 		{"auth.session_idle_timeout", c.Auth.SessionIdleTimeout, 30 * time.Minute},
 		{"auth.session_absolute_timeout", c.Auth.SessionAbsoluteTimeout, 12 * time.Hour},
 		{"auth.require_totp_for_coordinators", c.Auth.RequireTOTPForCoordinators, false},
+		{"auth.handled_visibility", c.Auth.HandledVisibility, 24 * time.Hour},
+		{"auth.login_backoff_initial", c.Auth.LoginBackoffInitial, time.Second},
+		{"auth.login_backoff_max", c.Auth.LoginBackoffMax, 15 * time.Minute},
+		{"auth.trusted_proxies", len(c.Auth.TrustedProxies), 0},
 		{"metrics.public", c.Metrics.Public, false},
 	} {
 		if tt.got != tt.want {

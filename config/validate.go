@@ -123,7 +123,23 @@ func (c Config) Validate() error {
 	if c.Auth.SessionIdleTimeout > c.Auth.SessionAbsoluteTimeout && c.Auth.SessionAbsoluteTimeout > 0 {
 		p.add("auth.session_idle_timeout", "%s is longer than auth.session_absolute_timeout (%s); make it shorter", c.Auth.SessionIdleTimeout, c.Auth.SessionAbsoluteTimeout)
 	}
+	c.validateAuth(&p)
 	return errors.Join(p...)
+}
+
+func (c Config) validateAuth(p *problems) {
+	a := c.Auth
+	p.positive("auth.handled_visibility", a.HandledVisibility)
+	p.positive("auth.login_backoff_initial", a.LoginBackoffInitial)
+	p.positive("auth.login_backoff_max", a.LoginBackoffMax)
+	if a.LoginBackoffInitial > a.LoginBackoffMax && a.LoginBackoffMax > 0 {
+		p.add("auth.login_backoff_initial", "%s is longer than auth.login_backoff_max (%s); make it shorter", a.LoginBackoffInitial, a.LoginBackoffMax)
+	}
+	for i, proxy := range a.TrustedProxies {
+		if _, _, err := net.ParseCIDR(proxy); err != nil && net.ParseIP(proxy) == nil {
+			p.add(fmt.Sprintf("auth.trusted_proxies[%d]", i), "%q is not an IP address or CIDR range; write one like 10.0.0.5 or 10.0.0.0/8", proxy)
+		}
+	}
 }
 
 func (c Config) validateTwilio(p *problems) {

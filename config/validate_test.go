@@ -146,6 +146,10 @@ func TestValidate(t *testing.T) {
 		{"session_idle_timeout", func(c *config.Config) { c.Auth.SessionIdleTimeout = 0 }, "auth.session_idle_timeout", "more than 0"},
 		{"session_absolute_timeout", func(c *config.Config) { c.Auth.SessionAbsoluteTimeout = 0 }, "auth.session_absolute_timeout", "more than 0"},
 		{"idle longer than absolute", func(c *config.Config) { c.Auth.SessionIdleTimeout = 24 * time.Hour }, "auth.session_idle_timeout", "longer than auth.session_absolute_timeout"},
+		{"handled_visibility", func(c *config.Config) { c.Auth.HandledVisibility = 0 }, "auth.handled_visibility", "more than 0"},
+		{"login_backoff_initial", func(c *config.Config) { c.Auth.LoginBackoffInitial = 0 }, "auth.login_backoff_initial", "more than 0"},
+		{"backoff initial longer than max", func(c *config.Config) { c.Auth.LoginBackoffInitial = time.Hour }, "auth.login_backoff_initial", "longer than auth.login_backoff_max"},
+		{"trusted proxy", func(c *config.Config) { c.Auth.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, "auth.trusted_proxies[1]", "CIDR"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Default()
