@@ -207,6 +207,30 @@ func (x *Access) Transcript(ctx context.Context, c Caller, id ID) (Transcript, e
 	return t, err
 }
 
+// Summary returns the conversation as a list shows it, if the caller may see it; it
+// reads no message and so is not audited.
+//
+// Errors: ENOTFOUND for a conversation that does not exist or is hidden from the caller.
+func (x *Access) Summary(ctx context.Context, c Caller, id ID) (ConversationSummary, error) {
+	var s ConversationSummary
+	err := x.svc.store.View(ctx, func(tx ReadTx) error {
+		conv, err := tx.Conversation(id)
+		if err != nil {
+			return err
+		}
+		vis, err := x.visibility(tx, c.User, conv, x.svc.clock.Now())
+		if err != nil {
+			return err
+		} else if vis == Hidden {
+			return conversationNotFound(id)
+		}
+		contact, err := tx.Contact(conv.ContactID)
+		s = ConversationSummary{Conversation: conv, OptedOut: contact.OptedOut, Visibility: vis}
+		return err
+	})
+	return s, err
+}
+
 func conversationNotFound(id ID) error { return Errorf(ENOTFOUND, "Conversation %s not found.", id) }
 
 // guard lets the caller act on the conversation: anyone who sees its thread; for
