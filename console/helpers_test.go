@@ -102,7 +102,7 @@ func (s *server) text(t *testing.T, from, body string) string {
 	t.Helper()
 	s.sids++
 	res, err := s.svc.ReceiveInbound(context.Background(), hotline.InboundMessage{
-		SID: fmt.Sprintf("SMtest%06d", s.sids),
+		SID:  fmt.Sprintf("SMtest%06d", s.sids),
 		From: hotline.Address(from), To: "233733", Body: body, Segments: 1})
 	if err != nil {
 		t.Fatal(err)
