@@ -68,6 +68,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger, e env, on
 		return err
 	}
 	a.echo.Listener = ln
+	if err := a.bootstrapAdmin(ctx, e.stdout); err != nil {
+		return err
+	}
 	a.logWhereToGo(addr)
 
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
@@ -113,8 +116,10 @@ type app struct {
 	svc     *hotline.Service
 	metrics *metrics.Metrics
 	echo    *echo.Echo
-	workers []worker
-	ready   readiness
+	// accounts are the console's users, sessions and audit log (console.go).
+	accounts *hotline.Accounts
+	workers  []worker
+	ready    readiness
 	// closers run at shutdown after the workers stopped, before the store closes.
 	closers []func() error
 }
@@ -143,6 +148,9 @@ func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *stor
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := a.wireConsole(); err != nil {
+		return nil, err
 	}
 	a.workers = append(a.workers, worker{"timers", func(ctx context.Context) {
 		a.svc.RunTimers(ctx, 30*time.Second, func(err error) {
