@@ -4,6 +4,7 @@
 //	hotline check   [--config FILE] [--data-dir DIR] check the store's consistency
 //	hotline export  --format jsonl|csv [--out FILE] [--data-dir DIR]
 //	hotline backup  --out FILE [--data-dir DIR]      copy a consistent snapshot of the store
+//	hotline user    add|list|disable|enable|reset-password|totp   manage console users (server stopped)
 //	hotline version                                  print the version
 //
 // With no configuration at all, serve starts a working hotline on
@@ -44,6 +45,7 @@ func commands() []command {
 		{"check", "check the store's consistency (the server must be stopped, or use the same data_dir read-only)", runCheck},
 		{"export", "export transcripts as JSON Lines or CSV from a stopped server's data", runExport},
 		{"backup", "write a consistent copy of the store", runBackup},
+		{"user", "manage console users on a stopped server's data: add, list, disable, enable, reset-password, totp", runUser},
 		{"healthcheck", "ask a running hotline whether it is alive (for container health checks)", runHealthcheck},
 		{"version", "print the version", func(_ context.Context, e env, _ []string) error {
 			fmt.Fprintln(e.stdout, "hotline", version)
