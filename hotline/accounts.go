@@ -2,7 +2,6 @@ package hotline
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -96,8 +95,12 @@ func NewAccounts(deps AccountsDeps, opts AccountsOptions) *Accounts {
 	if opts.DefaultRegion == "" {
 		opts.DefaultRegion = "US"
 	}
-	return &Accounts{store: deps.Store, clock: deps.Clock, passwords: deps.Passwords, codes: deps.Codes,
+	a := &Accounts{store: deps.Store, clock: deps.Clock, passwords: deps.Passwords, codes: deps.Codes,
 		tokens: deps.Tokens, limiter: deps.Limiter, opts: opts}
+	// Make the stand-in hash for unknown users now, so that not even the first
+	// sign-in with an unknown name takes longer than one with a known name.
+	go a.dummy()
+	return a
 }
 
 // Clock returns the clock the accounts run on.
@@ -214,7 +217,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 	}
 	u, err := a.newUser(NewUser{Username: username, Password: password, Role: RoleCoordinator})
 	if err != nil {
-		return false, fmt.Errorf("the first coordinator (admin.username, admin.password): %w", err)
+		return false, Errorf(ErrorCode(err), "The first coordinator (admin.username, admin.password): %s", ErrorMessage(err))
 	}
 	created := false
 	err = a.store.Update(ctx, func(tx Tx) error {

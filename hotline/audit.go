@@ -13,8 +13,8 @@ import (
 type AuditEntry struct {
 	ID ID // time-ordered: the log's order
 	At time.Time
-	// ActorID is the user who acted; zero for the operator (the command line), the
-	// hotline itself, and failed sign-ins.
+	// ActorID is the user who acted (at a failed sign-in, the user whose name was
+	// typed, if any); zero for the operator (the command line) and the hotline itself.
 	ActorID ID
 	// ActorUsername is the user's name, the username typed at a failed sign-in
 	// (truncated), or "cli" for a command run on the server.

@@ -140,7 +140,7 @@ func (a *app) bootstrapAdmin(ctx context.Context, out io.Writer) error {
 	}
 	created, err := a.accounts.Bootstrap(ctx, a.cfg.Admin.Username, password)
 	if err != nil || !created {
-		return err
+		return cliError(err)
 	}
 	log := a.log.Info().Str("username", hotline.NormalizeUsername(a.cfg.Admin.Username))
 	if !generated {

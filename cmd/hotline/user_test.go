@@ -204,3 +204,18 @@ func TestServe_ConsoleSignInAndLookup(t *testing.T) {
 		t.Errorf("lookup without the CSRF header = %d, want 403", status)
 	}
 }
+
+// A configured admin password that breaks the policy stops the first start clearly.
+func TestServe_FirstCoordinatorPasswordTooShort(t *testing.T) {
+	var out, errOut lockedBuffer
+	e := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut,
+		environ: []string{"HOTLINE_LISTEN=127.0.0.1:0", "HOTLINE_DATA_DIR=" + t.TempDir(), "HOTLINE_ADMIN__PASSWORD=short"}}
+	cfg, err := loadConfig(e, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = serve(context.Background(), cfg, newLogger(&errOut, cfg.Log), e, nil)
+	if err == nil || !strings.Contains(err.Error(), "admin.password") || !strings.Contains(err.Error(), "at least 12 characters") {
+		t.Errorf("serve with a short admin password = %v, want an error naming admin.password and the rule", err)
+	}
+}
