@@ -79,6 +79,11 @@ type ReadTx interface {
 	// AuditEntries calls fn for each audit entry older than before, newest first;
 	// from the newest when before is zero.
 	AuditEntries(before ID, fn func(AuditEntry) error) error
+
+	// CannedResponse returns the canned response with the ID, or ENOTFOUND.
+	CannedResponse(id ID) (CannedResponse, error)
+	// CannedResponses calls fn for each canned response, oldest first.
+	CannedResponses(fn func(CannedResponse) error) error
 }
 
 // Tx changes the store inside one transaction. Puts replace the whole record and keep
@@ -107,6 +112,11 @@ type Tx interface {
 	// AppendAudit adds an entry to the audit log, which is append-only: an entry
 	// whose ID is taken is ECONFLICT, and there is no way to change or delete one.
 	AppendAudit(e AuditEntry) error
+
+	// PutCannedResponse writes the canned response, replacing one with its ID.
+	PutCannedResponse(r CannedResponse) error
+	// DeleteCannedResponse deletes the canned response, or fails with ENOTFOUND.
+	DeleteCannedResponse(id ID) error
 }
 
 // OrphanStatus is a delivery status callback that arrived before the hotline had

@@ -19,7 +19,8 @@ const maxProblems = 1000
 // conversation have their message; the counters behind Stats are right; checkpoints
 // and kept status callbacks decode; users, sessions and audit entries decode, the
 // username and per-user session indexes match them both ways, and every session's
-// user exists (users.go, sessions.go, audit.go). It returns
+// user exists (users.go, sessions.go, audit.go); canned responses decode
+// (canned.go). It returns
 // the problems found (empty when the file is clean); the error is for failing to
 // check at all. Problems name keys and IDs, never message bodies or phone numbers.
 func (s *Store) Check(ctx context.Context) ([]string, error) {
@@ -81,7 +82,7 @@ func (c *checker) run() error {
 		return nil
 	}
 	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans,
-		c.users, c.sessions, c.audit} {
+		c.users, c.sessions, c.audit, c.canned} {
 		if err := step(); err != nil {
 			return err
 		}

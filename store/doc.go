@@ -51,6 +51,8 @@
 //	  userID ‖ SHA-256(token)             → ∅
 //	audit                                   append-only: no method changes or deletes an entry (schema 3)
 //	  auditID                             → audit entry record (who, what, target, when, from where)
+//	canned_responses                        the console's prepared replies (schema 4)
+//	  cannedID                            → canned response record (title, body with {{placeholders}}, language)
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

@@ -32,6 +32,7 @@ var (
 	bucketSessions                    = []byte("sessions")
 	bucketSessionsByUser              = []byte("idx_sessions_by_user")
 	bucketAudit                       = []byte("audit")
+	bucketCanned                      = []byte("canned_responses")
 	keySchemaVersion                  = []byte("schema_version")
 	keyCountPrefix                    = "count/"
 	idLen                             = len(hotline.ID{})

@@ -24,6 +24,7 @@ var migrations = []migration{
 	{name: "create buckets", run: createBuckets},
 	{name: "create checkpoints and orphan_statuses", run: createRecoveryBuckets},
 	{name: "create users, sessions and audit", run: createAccountBuckets},
+	{name: "create canned_responses", run: createCannedBucket},
 }
 
 // SchemaVersion returns the newest schema this binary knows: the one Open leaves
@@ -99,8 +100,11 @@ var schema2Buckets = [][]byte{bucketCheckpoints, bucketOrphanStatuses}
 // schema3Buckets are the top-level buckets migration 3 adds.
 var schema3Buckets = [][]byte{bucketUsers, bucketUserByUsername, bucketSessions, bucketSessionsByUser, bucketAudit}
 
+// schema4Buckets are the top-level buckets migration 4 adds.
+var schema4Buckets = [][]byte{bucketCanned}
+
 // allBuckets are the top-level buckets of the current schema.
-var allBuckets = slices.Concat(schema1Buckets, schema2Buckets, schema3Buckets)
+var allBuckets = slices.Concat(schema1Buckets, schema2Buckets, schema3Buckets, schema4Buckets)
 
 // countedBuckets keep their record count in meta (see Stats).
 var countedBuckets = [][]byte{bucketContacts, bucketConversations, bucketMessages}
@@ -137,6 +141,16 @@ func createRecoveryBuckets(tx *bolt.Tx) error {
 // sessions and their per-user index, and the append-only audit log.
 func createAccountBuckets(tx *bolt.Tx) error {
 	for _, name := range schema3Buckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createCannedBucket is migration 4: the canned responses of the console's composer.
+func createCannedBucket(tx *bolt.Tx) error {
+	for _, name := range schema4Buckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
