@@ -161,6 +161,11 @@ type Conversation struct {
 	Keywords     []Keyword `yaml:"keywords"`
 	// RiskTerms per language raise a conversation to urgent.
 	RiskTerms map[string][]string `yaml:"risk_terms"`
+	// Dispositions are the outcomes a responder chooses from when closing a
+	// conversation (console.go); the API refuses others.
+	Dispositions []string `yaml:"dispositions"`
+	// Tags are offered as checkboxes when closing; responders may add others.
+	Tags []string `yaml:"tags"`
 }
 
 // Keyword is a word that starts a conversation, optionally in a language. In YAML
@@ -239,6 +244,8 @@ func Default() Config {
 			ReopenWindow:      p.ReopenWindow,
 			AutoReplyCap:      p.AutoReplyCap,
 			RiskTerms:         make(map[string][]string, len(p.RiskTerms)),
+			Dispositions:      DefaultDispositions(),
+			Tags:              DefaultTags(),
 		},
 		Texts: make(map[string]Texts, len(p.TextsByLanguage)),
 		Auth: Auth{

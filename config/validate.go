@@ -192,6 +192,7 @@ func (c Config) validateConversation(p *problems) {
 	if cv.AutoReplyCap < 0 {
 		p.add("conversation.auto_reply_cap", "%d is negative; write 0 for no cap, or a number like 5", cv.AutoReplyCap)
 	}
+	c.validateCloseLists(p)
 	seen := map[string]int{}
 	for i, k := range cv.Keywords {
 		key := fmt.Sprintf("conversation.keywords[%d]", i)
