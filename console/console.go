@@ -42,6 +42,12 @@ type Deps struct {
 	// ClientIP returns the client's address for throttling and the audit log;
 	// nil means the connection's peer address.
 	ClientIP func(*http.Request) string
+	// Canned are the canned responses; nil answers 503 on their routes.
+	Canned *hotline.CannedResponses
+	// Events feeds GET /api/v1/events; nil answers 503 there.
+	Events *Hub
+	// Settings come from configuration (GET /api/v1/settings).
+	Settings Settings
 }
 
 // Route is a method and an Echo path pattern, such as POST /api/v1/login.
@@ -87,6 +93,16 @@ var routes = []route{
 	{http.MethodPost, "/api/v1/conversations/:id/transfer", (*api).transfer, false},
 	{http.MethodPost, "/api/v1/conversations/:id/reveal", (*api).reveal, true},
 	{http.MethodPost, "/api/v1/messages/lookup", (*api).lookupMessages, true},
+
+	// The web console's own calls (issue 6): live events, configuration it shows,
+	// names, canned responses.
+	{http.MethodGet, "/api/v1/events", (*api).events, false},
+	{http.MethodGet, "/api/v1/settings", (*api).settings, false},
+	{http.MethodGet, "/api/v1/team", (*api).team, false},
+	{http.MethodGet, "/api/v1/canned-responses", (*api).listCanned, false},
+	{http.MethodPost, "/api/v1/canned-responses", (*api).createCanned, true},
+	{http.MethodPatch, "/api/v1/canned-responses/:id", (*api).updateCanned, true},
+	{http.MethodDelete, "/api/v1/canned-responses/:id", (*api).deleteCanned, true},
 }
 
 // api holds the handlers' dependencies.

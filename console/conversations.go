@@ -159,6 +159,9 @@ func (a *api) closeConversation(c echo.Context) error {
 	if err := bindOptional(c, &req); err != nil {
 		return err
 	}
+	if err := a.checkDisposition(req.Disposition); err != nil {
+		return err
+	}
 	if err := a.Access.Close(c.Request().Context(), caller, id, req.Disposition, req.Tags); err != nil {
 		return err
 	}
