@@ -4,20 +4,26 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
 )
 
 // csvHeader names the columns of a CSV export: one row per message.
+// Columns after created_at were added later, at the end, so that scripts reading
+// columns by position keep working.
 var csvHeader = []string{"conversation_id", "handle", "texter", "conversation_state", "message_id", "direction",
-	"purpose", "author_id", "body", "status", "error_code", "twilio_sid", "created_at"}
+	"purpose", "author_id", "body", "status", "error_code", "twilio_sid", "created_at",
+	"author", "disposition", "tags"}
 
 // CSV writes one row per message.
 type CSV struct {
 	w      *csv.Writer
+	meta   Meta
 	conv   hotline.Conversation
 	texter string
+	tags   string
 	row    []string
 }
 
@@ -27,11 +33,15 @@ func NewCSV(w io.Writer) *CSV {
 }
 
 // Begin writes the header row.
-func (e *CSV) Begin() error { return e.w.Write(csvHeader) }
+func (e *CSV) Begin(m Meta) error {
+	e.meta = m
+	return e.w.Write(csvHeader)
+}
 
 // Conversation remembers the conversation its messages' rows belong to.
-func (e *CSV) Conversation(c hotline.Conversation, texter string) error {
-	e.conv, e.texter = c, texter
+func (e *CSV) Conversation(h Header) error {
+	e.conv, e.texter = h.Conversation, h.Texter
+	e.tags = strings.Join(h.Conversation.Tags, ";")
 	return nil
 }
 
@@ -41,6 +51,7 @@ func (e *CSV) Message(m hotline.Message) error {
 	r[0], r[1], r[2], r[3] = e.conv.ID.String(), e.conv.Handle, e.texter, string(e.conv.State)
 	r[4], r[5], r[6], r[7] = m.ID.String(), string(m.Direction), string(m.Purpose), idOrEmpty(m.AuthorID)
 	r[8], r[9], r[10], r[11], r[12] = neutralizeFormula(m.Body), string(m.Status), codeOrEmpty(m.ErrorCode), m.TwilioSID, timestamp(m.CreatedAt)
+	r[13], r[14], r[15] = neutralizeFormula(e.meta.Author(m)), neutralizeFormula(e.conv.Disposition), neutralizeFormula(e.tags)
 	return e.w.Write(r)
 }
 

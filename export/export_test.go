@@ -64,7 +64,7 @@ func TestCSVOneRowPerMessageWithMaskedNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the export is not valid CSV: %v", err)
 	}
-	if got, want := strings.Join(rows[0], ","), "conversation_id,handle,texter,conversation_state,message_id,direction,purpose,author_id,body,status,error_code,twilio_sid,created_at"; got != want {
+	if got, want := strings.Join(rows[0], ","), "conversation_id,handle,texter,conversation_state,message_id,direction,purpose,author_id,body,status,error_code,twilio_sid,created_at,author,disposition,tags"; got != want {
 		t.Errorf("header = %s\nwant %s", got, want)
 	}
 	// Each conversation: inbound, welcome, reply (the note is left out by default).
@@ -171,8 +171,8 @@ func FuzzCSVMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		var buf bytes.Buffer
 		enc := export.NewCSV(&buf)
-		_ = enc.Begin()
-		_ = enc.Conversation(hotline.Conversation{Handle: "T-1"}, "+1******0000")
+		_ = enc.Begin(export.Meta{})
+		_ = enc.Conversation(export.Header{Conversation: hotline.Conversation{Handle: "T-1"}, Texter: "+1******0000"})
 		if err := enc.Message(hotline.Message{Body: body}); err != nil {
 			t.Fatal(err)
 		}

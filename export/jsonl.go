@@ -12,6 +12,7 @@ import (
 // array, so a long conversation is never held in memory.
 type JSONL struct {
 	w     *bufio.Writer
+	meta  Meta
 	first bool
 }
 
@@ -30,6 +31,8 @@ type jsonConversation struct {
 	ClosedAt    *string  `json:"closed_at"`
 	Disposition string   `json:"disposition,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
+	Responders  []string `json:"responders,omitempty"` // display names, in the order they were assigned
+	LegalHold   bool     `json:"legal_hold,omitempty"`
 }
 
 // jsonMessage is one element of a line's messages.
@@ -38,6 +41,7 @@ type jsonMessage struct {
 	Direction string      `json:"direction"`
 	Purpose   string      `json:"purpose,omitempty"`
 	AuthorID  string      `json:"author_id,omitempty"`
+	Author    string      `json:"author"` // "Texter", "Hotline" or the responder's display name
 	Body      string      `json:"body"`
 	Media     []jsonMedia `json:"media,omitempty"`
 	TwilioSID string      `json:"twilio_sid"`
@@ -52,13 +56,18 @@ type jsonMedia struct {
 	ContentType string `json:"content_type"`
 }
 
-// Begin does nothing: JSON Lines has no header.
-func (e *JSONL) Begin() error { return nil }
+// Begin writes nothing: JSON Lines has no header.
+func (e *JSONL) Begin(m Meta) error {
+	e.meta = m
+	return nil
+}
 
 // Conversation opens a line with the conversation's fields.
-func (e *JSONL) Conversation(c hotline.Conversation, texter string) error {
-	jc := jsonConversation{ID: c.ID.String(), State: string(c.State), Handle: c.Handle, Texter: texter, Language: c.Language,
-		Priority: string(c.Priority), CreatedAt: timestamp(c.CreatedAt), Disposition: c.Disposition, Tags: c.Tags}
+func (e *JSONL) Conversation(h Header) error {
+	c := h.Conversation
+	jc := jsonConversation{ID: c.ID.String(), State: string(c.State), Handle: c.Handle, Texter: h.Texter, Language: c.Language,
+		Priority: string(c.Priority), CreatedAt: timestamp(c.CreatedAt), Disposition: c.Disposition, Tags: c.Tags,
+		Responders: h.Responders, LegalHold: c.LegalHold}
 	if !c.ClosedAt.IsZero() {
 		s := timestamp(c.ClosedAt)
 		jc.ClosedAt = &s
@@ -77,7 +86,7 @@ func (e *JSONL) Conversation(c hotline.Conversation, texter string) error {
 // Message appends a message to the line's array.
 func (e *JSONL) Message(m hotline.Message) error {
 	b, err := json.Marshal(jsonMessage{ID: m.ID.String(), Direction: string(m.Direction), Purpose: string(m.Purpose),
-		AuthorID: idOrEmpty(m.AuthorID), Body: m.Body, Media: mediaOf(m), TwilioSID: m.TwilioSID, Status: string(m.Status),
+		AuthorID: idOrEmpty(m.AuthorID), Author: e.meta.Author(m), Body: m.Body, Media: mediaOf(m), TwilioSID: m.TwilioSID, Status: string(m.Status),
 		ErrorCode: m.ErrorCode, CreatedAt: timestamp(m.CreatedAt)})
 	if err != nil {
 		return err

@@ -65,6 +65,10 @@ type Conversation struct {
 	ClosedReason string // "responder", "inactivity", "opted_out"
 	Disposition  string
 	Tags         []string
+
+	// LegalHold exempts the conversation from retention: it is never purged while
+	// set (see Retention). Coordinators set and clear it; both are audited.
+	LegalHold bool
 }
 
 // NextDeadline returns the earliest timer of the conversation, or the zero time when

@@ -63,6 +63,7 @@ type conversationRecord struct {
 	ClosedReason    string           `json:"closed_reason,omitempty"`
 	Disposition     string           `json:"disposition,omitempty"`
 	Tags            []string         `json:"tags,omitempty"`
+	LegalHold       bool             `json:"hold,omitempty"`
 }
 
 type mediaRecord struct {
@@ -148,7 +149,7 @@ func encodeConversation(c hotline.Conversation) ([]byte, error) {
 		CreatedAt: nanos(c.CreatedAt), UpdatedAt: nanos(c.UpdatedAt), WaitingSince: nanos(c.WaitingSince),
 		LastInboundAt: nanos(c.LastInboundAt), FirstResponseAt: nanos(c.FirstResponseAt),
 		ClosedAt: nanos(c.ClosedAt), InactiveAt: nanos(c.InactiveAt),
-		ClosedReason: c.ClosedReason, Disposition: c.Disposition, Tags: c.Tags,
+		ClosedReason: c.ClosedReason, Disposition: c.Disposition, Tags: c.Tags, LegalHold: c.LegalHold,
 	})
 }
 
@@ -164,7 +165,7 @@ func decodeConversation(b []byte) (hotline.Conversation, error) {
 		CreatedAt: fromNanos(r.CreatedAt), UpdatedAt: fromNanos(r.UpdatedAt), WaitingSince: fromNanos(r.WaitingSince),
 		LastInboundAt: fromNanos(r.LastInboundAt), FirstResponseAt: fromNanos(r.FirstResponseAt),
 		ClosedAt: fromNanos(r.ClosedAt), InactiveAt: fromNanos(r.InactiveAt),
-		ClosedReason: r.ClosedReason, Disposition: r.Disposition, Tags: r.Tags,
+		ClosedReason: r.ClosedReason, Disposition: r.Disposition, Tags: r.Tags, LegalHold: r.LegalHold,
 	}, nil
 }
 
