@@ -73,6 +73,9 @@ type Accounts struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	// router, when set (SetRouter), hears of availability changes (presence.go).
+	router *Router
 }
 
 // NewAccounts returns the account use cases over deps.

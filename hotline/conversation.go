@@ -51,9 +51,13 @@ type Conversation struct {
 	// Responders is everyone who has been assigned, in order; access rules use it.
 	Responders []ID
 
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	WaitingSince    time.Time // when it last entered the queue; zero when not waiting
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// WaitingSince is when the texter started waiting for a responder: set when the
+	// conversation enters the queue, and kept while it is offered or taken but not yet
+	// answered, so that it goes back to its place in the queue when an offer lapses or
+	// its responder leaves it unanswered. Zero once a responder has replied.
+	WaitingSince    time.Time
 	LastInboundAt   time.Time
 	FirstResponseAt time.Time // first human reply
 	ClosedAt        time.Time
@@ -61,6 +65,23 @@ type Conversation struct {
 	// InactiveAt is when the conversation closes for want of a texter message: a
 	// durable timer, indexed by the store so it survives restarts.
 	InactiveAt time.Time
+
+	// Routing (machine_routing.go). OfferExpiresAt is when the offer to the assignee
+	// lapses: set only while the conversation is offered (assigned, not accepted).
+	OfferExpiresAt time.Time
+	// Passed are the responders who let an offer lapse, declined it, or handed the
+	// conversation back unanswered: the router offers it to others first.
+	Passed []ID
+	// EscalateAt is when the wait next escalates (a page, or an after-hours check);
+	// Escalation is the level reached: 0 none, 1 on-call responders paged, 2
+	// coordinators paged.
+	EscalateAt time.Time
+	Escalation int
+	// FallbackAt is when the language fallback starts: from then on the router may
+	// offer the conversation to a responder who does not speak its language.
+	FallbackAt time.Time
+	// AfterHoursSent is set once the texter was told that nobody is on call.
+	AfterHoursSent bool
 
 	ClosedReason string // "responder", "inactivity", "opted_out"
 	Disposition  string
@@ -77,7 +98,13 @@ func (c Conversation) NextDeadline() time.Time {
 	if !c.State.Open() {
 		return time.Time{}
 	}
-	return c.InactiveAt
+	next := c.InactiveAt
+	for _, t := range []time.Time{c.OfferExpiresAt, c.EscalateAt, c.FallbackAt} {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
 }
 
 // HasResponder reports whether the responder has ever been assigned the conversation.

@@ -72,7 +72,11 @@ func (s *Service) ReceiveInbound(ctx context.Context, in InboundMessage) (Inboun
 		if err != nil && !IsNotFound(err) {
 			return err
 		}
-		th, effects, err := Apply(Thread{Contact: contact, Conversation: conv}, InboundText{Body: in.Body, Media: in.Media}, now, policy)
+		afterHours, err := s.afterHours(tx, conv, now, policy)
+		if err != nil {
+			return err
+		}
+		th, effects, err := Apply(Thread{Contact: contact, Conversation: conv}, InboundText{Body: in.Body, Media: in.Media, AfterHours: afterHours}, now, policy)
 		if err != nil {
 			return err
 		}

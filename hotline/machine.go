@@ -31,9 +31,12 @@ type (
 	InboundText struct {
 		Body  string
 		Media []Media
+		// AfterHours is set when nobody is on call now (Schedule.Staffed is false):
+		// the service decides it from the schedule, so that the machine stays pure.
+		AfterHours bool
 	}
-	// Tick fires the thread's timers that are due.
-	Tick struct{}
+	// Tick fires the thread's timers that are due. AfterHours is as for InboundText.
+	Tick struct{ AfterHours bool }
 	// Accept is a responder taking the conversation.
 	Accept struct{ By Actor }
 	// Reply is a responder's text to the contact.
@@ -95,8 +98,12 @@ func Apply(th Thread, ev Event, now time.Time, p Policy) (Thread, []Effect, erro
 		th, effects := applyInbound(th, e, now, p)
 		return th, effects, nil
 	case Tick:
-		th, effects := applyTick(th, now, p)
+		th, effects := applyTick(th, e, now, p)
 		return th, effects, nil
+	case Offer:
+		return applyOffer(th, e, now, p)
+	case Requeue:
+		return applyRequeue(th, e, now, p)
 	case CarrierOptOut:
 		return applyCarrierOptOut(th, now)
 	case Note:
@@ -106,7 +113,7 @@ func Apply(th Thread, ev Event, now time.Time, p Policy) (Thread, []Effect, erro
 		th.Conversation.UpdatedAt = now
 		return th, nil, nil
 	case Accept, Reply, Release, Transfer, Close:
-		return applyResponder(th, ev, now)
+		return applyResponder(th, ev, now, p)
 	}
 	return th, nil, Errorf(EINTERNAL, "unknown event %T", ev)
 }
@@ -126,13 +133,14 @@ func applyInbound(th Thread, e InboundText, now time.Time, p Policy) (Thread, []
 	}
 
 	var effects []Effect
-	started := false
+	started, reopened := false, false
 	switch {
 	case conv.State.Open():
 	case kw.Kind == KeywordStop && !IsZeroID(conv.ID):
 		// A STOP after the conversation ended is kept in it; it does not queue anything.
 	case !IsZeroID(conv.ID) && p.ReopenWindow > 0 && now.Sub(conv.ClosedAt) < p.ReopenWindow:
 		conv = reopen(conv, now)
+		reopened = true
 		effects = append(effects, RecordEvent{Text: "The texter wrote again: conversation reopened and back in the queue."})
 	default:
 		conv = Conversation{ContactID: c.ID, Handle: c.Handle, State: StateWaiting, Priority: PriorityNormal,
@@ -141,6 +149,9 @@ func applyInbound(th Thread, e InboundText, now time.Time, p Policy) (Thread, []
 			conv.Language = p.DefaultLanguage
 		}
 		started = true
+	}
+	if (started || reopened) && conv.State == StateWaiting {
+		conv = routingDeadlines(conv, now, p.Routing)
 	}
 	if kw.Language != "" {
 		conv.Language = kw.Language
@@ -183,6 +194,9 @@ func applyInbound(th Thread, e InboundText, now time.Time, p Policy) (Thread, []
 			effects = appendAutoReply(effects, &c, PurposeWelcome, texts.Welcome, now, p, false)
 		}
 	}
+	if e.AfterHours && kw.Kind != KeywordStop {
+		conv, effects = tellAfterHours(conv, &c, effects, now, p)
+	}
 	th.Contact, th.Conversation = c, conv
 	return th, effects
 }
@@ -190,6 +204,7 @@ func applyInbound(th Thread, e InboundText, now time.Time, p Policy) (Thread, []
 func reopen(conv Conversation, now time.Time) Conversation {
 	conv.State, conv.WaitingSince, conv.AssigneeID = StateWaiting, now, ID{}
 	conv.ClosedAt, conv.ClosedReason, conv.Disposition, conv.Tags = time.Time{}, "", "", nil
+	conv.Passed, conv.Escalation, conv.AfterHoursSent = nil, 0, false
 	return conv
 }
 
@@ -209,13 +224,17 @@ func appendAutoReply(effects []Effect, c *Contact, purpose Purpose, body string,
 	return append(effects, SendText{Purpose: purpose, Body: body})
 }
 
-func applyTick(th Thread, now time.Time, p Policy) (Thread, []Effect) {
+func applyTick(th Thread, e Tick, now time.Time, p Policy) (Thread, []Effect) {
 	conv := th.Conversation
-	if !conv.State.Open() || conv.InactiveAt.IsZero() || now.Before(conv.InactiveAt) {
+	if !conv.State.Open() {
 		return th, nil
+	}
+	if conv.InactiveAt.IsZero() || now.Before(conv.InactiveAt) {
+		return tickRouting(th, e, now, p)
 	}
 	conv.State, conv.ClosedAt, conv.ClosedReason = StateClosed, now, "inactivity"
 	conv.InactiveAt, conv.WaitingSince, conv.UpdatedAt = time.Time{}, time.Time{}, now
+	conv = clearRouting(conv)
 	effects := []Effect{RecordEvent{Text: fmt.Sprintf("Closed: no message from the texter for %s.", p.InactivityTimeout)}}
 	effects = appendAutoReply(effects, &th.Contact, PurposeClosing, p.TextsFor(conv.Language).Closing, now, p, false)
 	th.Conversation = conv
@@ -230,7 +249,7 @@ func applyCarrierOptOut(th Thread, now time.Time) (Thread, []Effect, error) {
 	return th, []Effect{RecordEvent{Text: "The carrier reports that the texter has opted out (Twilio error 21610): nothing more can be sent until they text START."}}, nil
 }
 
-func applyResponder(th Thread, ev Event, now time.Time) (Thread, []Effect, error) {
+func applyResponder(th Thread, ev Event, now time.Time, p Policy) (Thread, []Effect, error) {
 	conv := th.Conversation
 	if IsZeroID(conv.ID) {
 		return th, nil, Errorf(ENOTFOUND, "Conversation not found.")
@@ -241,8 +260,15 @@ func applyResponder(th Thread, ev Event, now time.Time) (Thread, []Effect, error
 	var effects []Effect
 	switch e := ev.(type) {
 	case Accept:
-		if conv.AssigneeID == e.By.ID {
-			return th, nil, nil // accepting twice is a no-op, so a retried click is harmless
+		if conv.AssigneeID == e.By.ID && !IsZeroID(e.By.ID) {
+			if !conv.Offered() {
+				return th, nil, nil // accepting twice is a no-op, so a retried click is harmless
+			}
+			conv = assign(conv, e.By.ID) // the offer is accepted
+			break
+		}
+		if conv.Offered() {
+			return th, nil, Errorf(ECONFLICT, "This conversation is being offered to another responder.")
 		}
 		if !IsZeroID(conv.AssigneeID) {
 			return th, nil, Errorf(ECONFLICT, "Another responder has already taken this conversation.")
@@ -255,7 +281,11 @@ func applyResponder(th Thread, ev Event, now time.Time) (Thread, []Effect, error
 		if err := mustBeAssignee(conv, e.By, "reply"); err != nil {
 			return th, nil, err
 		}
-		conv.State = StateActive
+		if conv.Offered() {
+			conv = assign(conv, conv.AssigneeID) // replying accepts the offer
+		}
+		conv.State, conv.WaitingSince, conv.Passed = StateActive, time.Time{}, nil
+		conv = clearRouting(conv)
 		if conv.FirstResponseAt.IsZero() {
 			conv.FirstResponseAt = now
 		}
@@ -263,14 +293,18 @@ func applyResponder(th Thread, ev Event, now time.Time) (Thread, []Effect, error
 		if err := mustBeAssignee(conv, e.By, "release"); err != nil {
 			return th, nil, err
 		}
-		conv.State, conv.AssigneeID, conv.WaitingSince = StateWaiting, ID{}, now
-		effects = append(effects, RecordEvent{Text: "Returned to the queue."})
+		text := "Returned to the queue."
+		if conv.Offered() {
+			text = "The offer was declined: back in the queue."
+		}
+		conv = backToQueue(conv, now, p.Routing)
+		effects = append(effects, RecordEvent{Text: text})
 	case Transfer:
 		if err := mustBeAssignee(conv, e.By, "transfer"); err != nil {
 			return th, nil, err
 		}
 		if IsZeroID(e.To) {
-			conv.State, conv.AssigneeID, conv.WaitingSince = StateWaiting, ID{}, now
+			conv = backToQueue(conv, now, p.Routing)
 			effects = append(effects, RecordEvent{Text: "Transferred back to the queue."})
 		} else {
 			conv = assign(conv, e.To)
@@ -282,6 +316,7 @@ func applyResponder(th Thread, ev Event, now time.Time) (Thread, []Effect, error
 		}
 		conv.State, conv.ClosedAt, conv.ClosedReason = StateClosed, now, "responder"
 		conv.InactiveAt, conv.WaitingSince = time.Time{}, time.Time{}
+		conv = clearRouting(conv)
 		conv.Disposition, conv.Tags = e.Disposition, slices.Clone(e.Tags)
 	}
 	conv.UpdatedAt = now
@@ -289,8 +324,12 @@ func applyResponder(th Thread, ev Event, now time.Time) (Thread, []Effect, error
 	return th, effects, nil
 }
 
+// assign gives the conversation to a responder who has taken it (not an offer). A
+// conversation nobody has answered yet keeps its WaitingSince, so that it returns to
+// its place in the queue if the responder leaves it unanswered.
 func assign(conv Conversation, to ID) Conversation {
-	conv.State, conv.AssigneeID, conv.WaitingSince = StateAssigned, to, time.Time{}
+	conv.State, conv.AssigneeID = StateAssigned, to
+	conv = clearRouting(conv)
 	if !conv.HasResponder(to) {
 		conv.Responders = append(slices.Clone(conv.Responders), to)
 	}

@@ -30,6 +30,8 @@ type Policy struct {
 	ReopenWindow time.Duration
 	// AutoReplyCap limits automatic texts to one contact per hour.
 	AutoReplyCap int
+	// Routing is how waiting conversations reach responders (routing_policy.go).
+	Routing RoutingPolicy
 }
 
 // DefaultPolicy returns the policy used when configuration sets nothing.
@@ -63,6 +65,7 @@ func DefaultPolicy() Policy {
 		InactivityTimeout: 24 * time.Hour,
 		ReopenWindow:      time.Hour,
 		AutoReplyCap:      5,
+		Routing:           DefaultRoutingPolicy(),
 	}
 }
 

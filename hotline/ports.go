@@ -84,6 +84,9 @@ type ReadTx interface {
 	CannedResponse(id ID) (CannedResponse, error)
 	// CannedResponses calls fn for each canned response, oldest first.
 	CannedResponses(fn func(CannedResponse) error) error
+
+	// RoutingReadTx reads schedules, pages and assignments (routing_ports.go).
+	RoutingReadTx
 }
 
 // Tx changes the store inside one transaction. Puts replace the whole record and keep
@@ -117,6 +120,9 @@ type Tx interface {
 	PutCannedResponse(r CannedResponse) error
 	// DeleteCannedResponse deletes the canned response, or fails with ENOTFOUND.
 	DeleteCannedResponse(id ID) error
+
+	// RoutingTx writes schedules and pages (routing_ports.go).
+	RoutingTx
 }
 
 // OrphanStatus is a delivery status callback that arrived before the hotline had
@@ -223,6 +229,11 @@ type Change struct {
 	ConversationID ID
 	MessageID      ID
 	AssigneeID     ID
+	// FormerAssigneeID is the assignee before the change, when it changed: the
+	// responder whose offer lapsed, or who handed the conversation on.
+	FormerAssigneeID ID
+	// UserID is the user of a ChangeUser.
+	UserID ID
 }
 
 // Notifier receives changes after they commit. Publish must not block.

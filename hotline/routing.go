@@ -14,6 +14,9 @@ type Candidate struct {
 	Open      int  // conversations assigned to them now
 	OnCall    bool // on a shift now
 	Available bool // marked available in the console
+	// Offered is set while an offer to them is pending: the router offers one
+	// conversation at a time, so that nobody comes back to a pile of lapsed offers.
+	Offered bool
 	// LastAssignedAt is when they were last given a conversation: of two equally
 	// busy responders, the one idle longest gets the next.
 	LastAssignedAt time.Time

@@ -18,6 +18,10 @@ type Service struct {
 	mu       sync.RWMutex
 	policy   Policy
 	recovery RecoveryOptions // see SetRecoveryOptions
+
+	// timerWake wakes RunTimers when a conversation changed, since its deadline may
+	// now be earlier than the one RunTimers sleeps until (timers_run.go).
+	timerWake chan struct{}
 }
 
 // NewService returns a Service over store. A nil clock is the system clock; a nil
@@ -29,7 +33,12 @@ func NewService(store Store, clock Clock, notifier Notifier, policy Policy) *Ser
 	if notifier == nil {
 		notifier = NotifierFunc(func(...Change) {})
 	}
-	return &Service{store: store, clock: clock, notifier: notifier, policy: policy}
+	s := &Service{store: store, clock: clock, policy: policy, timerWake: make(chan struct{}, 1)}
+	s.notifier = NotifierFunc(func(changes ...Change) {
+		notifier.Publish(changes...)
+		s.wakeTimers(changes)
+	})
+	return s
 }
 
 // Policy returns the policy in force.
@@ -69,10 +78,14 @@ func (s *Service) saveThread(tx Tx, th Thread, effects []Effect, now time.Time, 
 	if err := tx.PutContact(th.Contact); err != nil {
 		return th, err
 	}
+	change, err := s.noteAssignment(tx, th.Conversation, now)
+	if err != nil {
+		return th, err
+	}
 	if err := tx.PutConversation(th.Conversation); err != nil {
 		return th, err
 	}
-	out.add(Change{Kind: ChangeConversation, ConversationID: th.Conversation.ID, AssigneeID: th.Conversation.AssigneeID})
+	out.add(change)
 	for _, eff := range effects {
 		var err error
 		switch e := eff.(type) {
@@ -80,6 +93,8 @@ func (s *Service) saveThread(tx Tx, th Thread, effects []Effect, now time.Time, 
 			_, err = s.queueText(tx, th, e.Purpose, e.Body, ID{}, now, out)
 		case RecordEvent:
 			err = s.appendMessage(tx, Message{ConversationID: th.Conversation.ID, Direction: DirectionSystem, Body: e.Text}, now, out)
+		case Page:
+			err = s.page(tx, th.Conversation, e, now, out)
 		}
 		if err != nil {
 			return th, err

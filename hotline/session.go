@@ -289,15 +289,18 @@ func (a *Accounts) Authenticate(ctx context.Context, token string) (Principal, e
 	now := a.clock.Now()
 	switch {
 	case p.Session.Expired(now, a.opts.Sessions):
+		var out changes
 		err := a.store.Update(ctx, func(tx Tx) error {
+			out = nil
 			if err := tx.DeleteSession(h); err != nil && !IsNotFound(err) {
 				return err
 			}
-			return nil
+			return a.offlineWithoutSession(tx, p.User.ID, now, &out)
 		})
 		if err != nil {
 			return Principal{}, err
 		}
+		a.publish(out)
 		return Principal{}, ended
 	case p.User.Disabled:
 		return Principal{}, ended
@@ -325,26 +328,24 @@ func (a *Accounts) Logout(ctx context.Context, c Caller) error {
 	if c.Session.IsZero() {
 		return Errorf(EUNAUTHORIZED, "Sign in first.")
 	}
-	return a.store.Update(ctx, func(tx Tx) error {
+	var out changes
+	err := a.store.Update(ctx, func(tx Tx) error {
+		out = nil
 		now := a.clock.Now()
 		if err := tx.DeleteSession(c.Session); IsNotFound(err) {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		others := false
-		err := tx.UserSessions(c.User.ID, func(Session) error { others = true; return ErrStop })
-		if err != nil {
+		if err := a.offlineWithoutSession(tx, c.User.ID, now, &out); err != nil {
 			return err
-		}
-		if u, err := tx.User(c.User.ID); err == nil && !others && u.Availability != AvailabilityOffline {
-			u.Availability, u.UpdatedAt = AvailabilityOffline, now
-			if err := tx.PutUser(u); err != nil {
-				return err
-			}
 		}
 		return appendAudit(tx, c.entry(AuditLogout, TargetSession, c.Session.Short()), now)
 	})
+	if err == nil {
+		a.publish(out)
+	}
+	return err
 }
 
 // endSessions ends every session of the user but keep, and says how many it ended.
@@ -389,6 +390,9 @@ func (a *Accounts) PruneSessions(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+	}
+	if _, err := a.SweepPresence(ctx); err != nil {
+		return len(expired), err
 	}
 	return len(expired), nil
 }

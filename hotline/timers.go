@@ -25,10 +25,13 @@ func (s *Service) FireDueTimers(ctx context.Context) (int, error) {
 			return fired, err
 		}
 		for _, id := range due {
-			if err := s.act(ctx, id, Tick{}, nil); err != nil {
+			ok, err := s.tick(ctx, id)
+			if err != nil {
 				return fired, err
 			}
-			fired++
+			if ok {
+				fired++
+			}
 		}
 		if len(due) < timerBatch {
 			return fired, nil
@@ -58,6 +61,7 @@ func (s *Service) RunTimers(ctx context.Context, maxSleep time.Duration, onError
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.timerWake:
 		case <-time.After(sleep):
 		}
 	}

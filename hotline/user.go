@@ -65,8 +65,11 @@ type User struct {
 	// Phone is the user's own phone, for pages. Only coordinators and the user see it.
 	Phone        Address
 	Availability Availability
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// LastAssignedAt is when the user was last offered or given a conversation: of
+	// two equally busy responders, the one idle longest gets the next.
+	LastAssignedAt time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // IsCoordinator reports whether the user is an enabled coordinator.
@@ -203,7 +206,9 @@ func (a *Accounts) UpdateUser(ctx context.Context, c Caller, id ID, p UserPatch)
 		return User{}, err
 	}
 	var u User
+	var out changes
 	err = a.store.Update(ctx, func(tx Tx) error {
+		out = nil
 		now := a.clock.Now()
 		old, err := tx.User(id)
 		if err != nil {
@@ -220,7 +225,6 @@ func (a *Accounts) UpdateUser(ctx context.Context, c Caller, id ID, p UserPatch)
 			}
 		}
 		if u.Disabled && !old.Disabled {
-			u.Availability = AvailabilityOffline
 			if _, err := endSessions(tx, u.ID, TokenHash{}); err != nil {
 				return err
 			}
@@ -228,6 +232,13 @@ func (a *Accounts) UpdateUser(ctx context.Context, c Caller, id ID, p UserPatch)
 		u.UpdatedAt = now
 		if err := tx.PutUser(u); err != nil {
 			return err
+		}
+		if u.Disabled && !old.Disabled {
+			if u, err = a.setPresence(tx, u, AvailabilityOffline, now, &out); err != nil {
+				return err
+			}
+		} else if u.Capacity != old.Capacity || !slices.Equal(u.Languages, old.Languages) {
+			out.add(Change{Kind: ChangeUser, UserID: u.ID})
 		}
 		if len(changed) > 0 {
 			e := c.entry(AuditUserUpdate, TargetUser, u.ID.String())
@@ -250,6 +261,9 @@ func (a *Accounts) UpdateUser(ctx context.Context, c Caller, id ID, p UserPatch)
 		}
 		return nil
 	})
+	if err == nil {
+		a.publish(out)
+	}
 	return u, err
 }
 
@@ -443,16 +457,18 @@ func (a *Accounts) SetAvailability(ctx context.Context, c Caller, av Availabilit
 		return User{}, Errorf(EFORBIDDEN, "Only a signed-in user has an availability.")
 	}
 	var u User
+	var out changes
 	err := a.store.Update(ctx, func(tx Tx) error {
+		out = nil
 		var err error
 		if u, err = tx.User(c.User.ID); err != nil {
 			return err
 		}
-		if u.Availability == av {
-			return nil
-		}
-		u.Availability, u.UpdatedAt = av, a.clock.Now()
-		return tx.PutUser(u)
+		u, err = a.setPresence(tx, u, av, a.clock.Now(), &out)
+		return err
 	})
+	if err == nil {
+		a.publish(out)
+	}
 	return u, err
 }

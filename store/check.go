@@ -82,7 +82,7 @@ func (c *checker) run() error {
 		return nil
 	}
 	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans,
-		c.users, c.sessions, c.audit, c.canned} {
+		c.users, c.sessions, c.audit, c.routing, c.canned} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -190,7 +190,7 @@ func (c *checker) conversations() error {
 		return err
 	}
 	// Where each index keeps the conversation ID in its keys.
-	idOffset := [len(conversationIndexes)]int{idLen, 1, 1 + timeLen, timeLen}
+	idOffset := [len(conversationIndexes)]int{idLen, 1, 1 + timeLen, timeLen, idLen}
 	for i, index := range conversationIndexes {
 		err := c.each(index, func(k, _ []byte) {
 			if len(k) != idOffset[i]+idLen {

@@ -203,7 +203,8 @@ func (t *tx) PutConversation(c hotline.Conversation) error {
 
 // conversationIndexes are the index buckets a conversation has entries in, in the
 // order of conversationKeys.
-var conversationIndexes = [...][]byte{bucketConversationsByContact, bucketConversationsByState, bucketQueue, bucketDeadlines}
+var conversationIndexes = [...][]byte{bucketConversationsByContact, bucketConversationsByState, bucketQueue, bucketDeadlines,
+	bucketConversationsByAssignee}
 
 // conversationKeys are a conversation's index keys, nil where it has no entry.
 type conversationKeys [len(conversationIndexes)][]byte
@@ -219,5 +220,6 @@ func indexKeys(c hotline.Conversation) conversationKeys {
 	if d := c.NextDeadline(); !d.IsZero() {
 		k[3] = deadlineKey(d, c.ID)
 	}
+	k[4] = assigneeKey(c)
 	return k
 }

@@ -53,6 +53,18 @@
 //	  auditID                             → audit entry record (who, what, target, when, from where)
 //	canned_responses                        the console's prepared replies (schema 4)
 //	  cannedID                            → canned response record (title, body with {{placeholders}}, language)
+//	rotations                               weekly shifts in the hotline's time zone (schema 5, routing)
+//	  rotationID                          → rotation record (responder, weekdays, start and end clock times, from, until)
+//	overrides                               one-off cover or time off (schema 5)
+//	  overrideID                          → override record (responder, cover|off, start, end, note)
+//	closures                                times the line is not staffed at all, such as holidays (schema 5)
+//	  closureID                           → closure record (start, end, reason)
+//	idx_conversations_by_assignee           capacity: a responder's open conversations, counted without decoding (schema 5)
+//	  assigneeID ‖ conversationID         → ∅   (open conversations with an assignee: offered, taken or active)
+//	pages                                   texts to responders' and coordinators' own phones (schema 5)
+//	  pageID (= its outbox entry's ID)    → page record (user, audience, waiting and urgent counts, body; no texter content)
+//	idx_pages_by_user                       rate-limit pages: a user's newest page is the last key of their range
+//	  userID ‖ pageID                     → ∅
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

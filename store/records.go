@@ -60,6 +60,12 @@ type conversationRecord struct {
 	FirstResponseAt int64            `json:"first_response,omitempty"`
 	ClosedAt        int64            `json:"closed,omitempty"`
 	InactiveAt      int64            `json:"inactive_at,omitempty"`
+	OfferExpires    int64            `json:"offer_expires,omitempty"`
+	Passed          []hotline.ID     `json:"passed,omitempty"`
+	EscalateAt      int64            `json:"escalate_at,omitempty"`
+	Escalation      int              `json:"escalation,omitempty"`
+	FallbackAt      int64            `json:"fallback_at,omitempty"`
+	AfterHoursSent  bool             `json:"after_hours_sent,omitempty"`
 	ClosedReason    string           `json:"closed_reason,omitempty"`
 	Disposition     string           `json:"disposition,omitempty"`
 	Tags            []string         `json:"tags,omitempty"`
@@ -149,6 +155,8 @@ func encodeConversation(c hotline.Conversation) ([]byte, error) {
 		CreatedAt: nanos(c.CreatedAt), UpdatedAt: nanos(c.UpdatedAt), WaitingSince: nanos(c.WaitingSince),
 		LastInboundAt: nanos(c.LastInboundAt), FirstResponseAt: nanos(c.FirstResponseAt),
 		ClosedAt: nanos(c.ClosedAt), InactiveAt: nanos(c.InactiveAt),
+		OfferExpires: nanos(c.OfferExpiresAt), Passed: c.Passed, EscalateAt: nanos(c.EscalateAt), Escalation: c.Escalation,
+		FallbackAt: nanos(c.FallbackAt), AfterHoursSent: c.AfterHoursSent,
 		ClosedReason: c.ClosedReason, Disposition: c.Disposition, Tags: c.Tags, LegalHold: c.LegalHold,
 	})
 }
@@ -165,6 +173,8 @@ func decodeConversation(b []byte) (hotline.Conversation, error) {
 		CreatedAt: fromNanos(r.CreatedAt), UpdatedAt: fromNanos(r.UpdatedAt), WaitingSince: fromNanos(r.WaitingSince),
 		LastInboundAt: fromNanos(r.LastInboundAt), FirstResponseAt: fromNanos(r.FirstResponseAt),
 		ClosedAt: fromNanos(r.ClosedAt), InactiveAt: fromNanos(r.InactiveAt),
+		OfferExpiresAt: fromNanos(r.OfferExpires), Passed: r.Passed, EscalateAt: fromNanos(r.EscalateAt), Escalation: r.Escalation,
+		FallbackAt: fromNanos(r.FallbackAt), AfterHoursSent: r.AfterHoursSent,
 		ClosedReason: r.ClosedReason, Disposition: r.Disposition, Tags: r.Tags, LegalHold: r.LegalHold,
 	}, nil
 }

@@ -26,6 +26,7 @@ type userRecord struct {
 	Capacity     int                  `json:"capacity,omitempty"`
 	Phone        hotline.Address      `json:"phone,omitempty"`
 	Availability hotline.Availability `json:"availability,omitempty"`
+	LastAssigned int64                `json:"last_assigned,omitempty"`
 	CreatedAt    int64                `json:"created,omitempty"`
 	UpdatedAt    int64                `json:"updated,omitempty"`
 }
@@ -37,7 +38,7 @@ func encodeUser(u hotline.User) ([]byte, error) {
 		V: userRecordVersion, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role,
 		Disabled: u.Disabled, PasswordHash: u.PasswordHash, TOTPSecret: u.TOTPSecret,
 		TOTPPending: u.TOTPPending, TOTPLastStep: u.TOTPLastStep, Languages: u.Languages,
-		Capacity: u.Capacity, Phone: u.Phone, Availability: u.Availability,
+		Capacity: u.Capacity, Phone: u.Phone, Availability: u.Availability, LastAssigned: nanos(u.LastAssignedAt),
 		CreatedAt: nanos(u.CreatedAt), UpdatedAt: nanos(u.UpdatedAt),
 	})
 }
@@ -52,7 +53,7 @@ func decodeUser(key, b []byte) (hotline.User, error) {
 		ID: idFrom(key, 0), Username: r.Username, DisplayName: r.DisplayName, Role: r.Role,
 		Disabled: r.Disabled, PasswordHash: r.PasswordHash, TOTPSecret: r.TOTPSecret,
 		TOTPPending: r.TOTPPending, TOTPLastStep: r.TOTPLastStep, Languages: r.Languages,
-		Capacity: r.Capacity, Phone: r.Phone, Availability: r.Availability,
+		Capacity: r.Capacity, Phone: r.Phone, Availability: r.Availability, LastAssignedAt: fromNanos(r.LastAssigned),
 		CreatedAt: fromNanos(r.CreatedAt), UpdatedAt: fromNanos(r.UpdatedAt),
 	}, nil
 }
