@@ -87,6 +87,12 @@ type ReadTx interface {
 
 	// RoutingReadTx reads schedules, pages and assignments (routing_ports.go).
 	RoutingReadTx
+
+	// API tokens, edited texts and hourly counters (apitoken.go, texts_settings.go,
+	// dashboard.go).
+	APITokenReadTx
+	TextsReadTx
+	StatsReadTx
 }
 
 // Tx changes the store inside one transaction. Puts replace the whole record and keep
@@ -123,6 +129,12 @@ type Tx interface {
 
 	// RoutingTx writes schedules and pages (routing_ports.go).
 	RoutingTx
+
+	// Retention's deletions, API tokens and edited texts (retention.go,
+	// apitoken.go, texts_settings.go).
+	RetentionTx
+	APITokenTx
+	TextsTx
 }
 
 // OrphanStatus is a delivery status callback that arrived before the hotline had

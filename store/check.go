@@ -82,7 +82,7 @@ func (c *checker) run() error {
 		return nil
 	}
 	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans,
-		c.users, c.sessions, c.audit, c.routing, c.canned} {
+		c.users, c.sessions, c.audit, c.routing, c.canned, c.coordinator} {
 		if err := step(); err != nil {
 			return err
 		}

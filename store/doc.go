@@ -65,6 +65,12 @@
 //	  pageID (= its outbox entry's ID)    → page record (user, audience, waiting and urgent counts, body; no texter content)
 //	idx_pages_by_user                       rate-limit pages: a user's newest page is the last key of their range
 //	  userID ‖ pageID                     → ∅
+//	api_tokens                              coordinators' read-only API tokens (schema 6); the token itself is never stored
+//	  SHA-256(token) (32 bytes)           → API token record (id, user, name, created, last used, expires)
+//	settings                                what coordinators edit in the console, overriding the configuration (schema 6)
+//	  "texts"                             → the edited automatic texts by language
+//	stats_hourly                            the dashboard's texts per hour, counted with each new message (schema 6);
+//	  hour (timeKey) ‖ 'i' or 'o'         → decimal count   statistics: a purge does not take them back
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

@@ -76,6 +76,9 @@ func (t *tx) PutMessage(m hotline.Message) error {
 		if err := t.count(bucketMessages, 1); err != nil {
 			return err
 		}
+		if err := t.countHourly(m); err != nil {
+			return err
+		}
 	} else {
 		oldSID = nonEmpty(old.TwilioSID)
 	}
