@@ -56,14 +56,12 @@ func (s *Service) page(tx Tx, conv Conversation, e Page, now time.Time, out *cha
 		return err
 	}
 	var audience []User
-	who := "on-call responders"
 	switch e.Audience {
 	case PageOnCall:
 		for _, id := range r.onCallIDs() {
 			audience = append(audience, r.users[id])
 		}
 	case PageCoordinators:
-		who = "coordinators"
 		for _, id := range r.order {
 			if u := r.users[id]; u.IsCoordinator() {
 				audience = append(audience, u)
@@ -102,16 +100,24 @@ func (s *Service) page(tx Tx, conv Conversation, e Page, now time.Time, out *cha
 		out.add(Change{Kind: ChangeOutbox, UserID: u.ID})
 		sent++
 	}
+	why := fmt.Sprintf("The texter has waited %s", waitedFor(conv, now))
+	if e.AfterHours {
+		why = "Nobody is on call"
+	}
+	one, many := "on-call responder", "on-call responders"
+	if e.Audience == PageCoordinators {
+		one, many = "coordinator", "coordinators"
+	}
 	var text string
 	switch {
 	case len(audience) == 0:
-		text = fmt.Sprintf("The texter has waited %s: there are no %s to page.", waitedFor(conv, now), who)
+		text = fmt.Sprintf("%s: there are no %s to page.", why, many)
 	case sent == 0 && recent > 0:
-		text = fmt.Sprintf("The texter has waited %s: the %s were paged less than %s ago.", waitedFor(conv, now), who, rp.PageInterval)
+		text = fmt.Sprintf("%s: the %s were paged less than %s ago.", why, many, rp.PageInterval)
 	case sent == 0:
-		text = fmt.Sprintf("The texter has waited %s: none of the %s has a phone to page.", waitedFor(conv, now), who)
+		text = fmt.Sprintf("%s: none of the %s has a phone to page.", why, many)
 	default:
-		text = fmt.Sprintf("The texter has waited %s: paged %d %s by SMS.", waitedFor(conv, now), sent, who)
+		text = fmt.Sprintf("%s: paged %d %s by SMS.", why, sent, plural(sent, one, many))
 	}
 	return s.appendMessage(tx, Message{ConversationID: conv.ID, Direction: DirectionSystem, Body: text}, now, out)
 }
