@@ -47,6 +47,7 @@ func commands() []command {
 		{"backup", "write a consistent copy of the store", runBackup},
 		{"user", "manage console users on a stopped server's data: add, list, disable, enable, reset-password, totp", runUser},
 		{"healthcheck", "ask a running hotline whether it is alive (for container health checks)", runHealthcheck},
+		{"load", "send signed Twilio webhooks to a hotline and measure it (see BENCHMARKS.md)", runLoad},
 		{"version", "print the version", func(_ context.Context, e env, _ []string) error {
 			fmt.Fprintln(e.stdout, "hotline", version)
 			return nil
