@@ -55,6 +55,7 @@ type Config struct {
 	Store        Store            `yaml:"store"`
 	Outbox       Outbox           `yaml:"outbox"`
 	Conversation Conversation     `yaml:"conversation"`
+	Routing      Routing          `yaml:"routing"`
 	Texts        map[string]Texts `yaml:"texts"` // by language code
 	Auth         Auth             `yaml:"auth"`
 	Metrics      Metrics          `yaml:"metrics"`
@@ -256,6 +257,7 @@ func Default() Config {
 			LoginBackoffMax:        15 * time.Minute,
 			TrustedProxies:         []string{},
 		},
+		Routing: DefaultRouting(),
 	}
 	for _, k := range p.Keywords {
 		c.Conversation.Keywords = append(c.Conversation.Keywords, Keyword{Word: k.Word, Language: k.Language})
@@ -289,6 +291,7 @@ func (c Config) Policy() hotline.Policy {
 	for lang, terms := range c.Conversation.RiskTerms {
 		p.RiskTerms[lang] = append([]string(nil), terms...)
 	}
+	p.Routing = c.Routing.policy(c.Location())
 	return p
 }
 

@@ -124,6 +124,7 @@ func (c Config) Validate() error {
 		p.add("auth.session_idle_timeout", "%s is longer than auth.session_absolute_timeout (%s); make it shorter", c.Auth.SessionIdleTimeout, c.Auth.SessionAbsoluteTimeout)
 	}
 	c.validateAuth(&p)
+	c.validateRouting(&p)
 	return errors.Join(p...)
 }
 

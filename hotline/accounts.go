@@ -58,6 +58,9 @@ type AccountsOptions struct {
 	// MaxSessionsPerUser bounds a user's sessions; a new sign-in ends the oldest
 	// beyond it [10].
 	MaxSessionsPerUser int
+	// DefaultCapacity is the capacity of a new user created without one
+	// [DefaultCapacity].
+	DefaultCapacity int
 }
 
 // Accounts are the console's users, sessions and audit log: signing in and out,
@@ -95,6 +98,9 @@ func NewAccounts(deps AccountsDeps, opts AccountsOptions) *Accounts {
 	if opts.MaxSessionsPerUser <= 0 {
 		opts.MaxSessionsPerUser = 10
 	}
+	if opts.DefaultCapacity <= 0 {
+		opts.DefaultCapacity = DefaultCapacity
+	}
 	if opts.DefaultRegion == "" {
 		opts.DefaultRegion = "US"
 	}
@@ -115,7 +121,7 @@ func (noLimiter) Begin(string, string, time.Time) (time.Duration, func(bool, tim
 	return 0, func(bool, time.Time) {}
 }
 
-// NewUser is what CreateUser needs. Capacity nil means DefaultCapacity.
+// NewUser is what CreateUser needs. Capacity nil means AccountsOptions.DefaultCapacity.
 type NewUser struct {
 	Username    string
 	Password    string
@@ -153,7 +159,7 @@ func (a *Accounts) CreateUser(ctx context.Context, c Caller, n NewUser) (User, e
 // newUser validates n and hashes its password (outside any transaction: it is slow).
 func (a *Accounts) newUser(n NewUser) (User, error) {
 	u := User{Username: NormalizeUsername(n.Username), Role: n.Role, DisplayName: n.DisplayName,
-		Capacity: DefaultCapacity, Availability: AvailabilityOffline}
+		Capacity: a.opts.DefaultCapacity, Availability: AvailabilityOffline}
 	if err := ValidateUsername(u.Username); err != nil {
 		return User{}, err
 	}
