@@ -59,6 +59,7 @@ type Config struct {
 	Texts        map[string]Texts `yaml:"texts"` // by language code
 	Auth         Auth             `yaml:"auth"`
 	Metrics      Metrics          `yaml:"metrics"`
+	Retention    Retention        `yaml:"retention"`
 }
 
 // Log configures logging.
@@ -205,6 +206,22 @@ type Auth struct {
 	// X-Forwarded-For header names the client (for throttling and the audit log).
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
+
+// Retention says how long closed conversations are kept (see hotline.Retention).
+type Retention struct {
+	// Days is how long a closed conversation is kept, counted from when it closed;
+	// a daily job purges older ones, except those under a legal hold. 0 keeps
+	// everything forever (the default: deleting transcripts is a policy decision
+	// that each organisation makes, not a default that could destroy evidence).
+	Days int `yaml:"days"`
+}
+
+// Limits of retention.days: at least a month when on, so that a typo cannot purge
+// last week; at most a century.
+const (
+	MinRetentionDays = 30
+	MaxRetentionDays = 36500
+)
 
 // Metrics configures /metrics.
 type Metrics struct {

@@ -48,6 +48,9 @@ type Deps struct {
 	Events *Hub
 	// Settings come from configuration (GET /api/v1/settings).
 	Settings Settings
+	// Tools are the coordinators' exports, backups, retention, dashboard and
+	// texts (admin.go).
+	Tools Tools
 }
 
 // Route is a method and an Echo path pattern, such as POST /api/v1/login.
@@ -103,6 +106,22 @@ var routes = []route{
 	{http.MethodPost, "/api/v1/canned-responses", (*api).createCanned, true},
 	{http.MethodPatch, "/api/v1/canned-responses/:id", (*api).updateCanned, true},
 	{http.MethodDelete, "/api/v1/canned-responses/:id", (*api).deleteCanned, true},
+
+	// Coordinators' tools (issue 7): exports, API tokens, backups, legal holds and
+	// retention, the dashboard, the automatic texts. Tokens reach TokenRoutes only.
+	{http.MethodGet, "/api/v1/export", (*api).exportTranscripts, true},
+	{http.MethodGet, "/api/v1/tokens", (*api).listTokens, true},
+	{http.MethodPost, "/api/v1/tokens", (*api).createToken, true},
+	{http.MethodDelete, "/api/v1/tokens/:id", (*api).revokeToken, true},
+	{http.MethodGet, "/api/v1/admin/backup", (*api).backup, true},
+	{http.MethodPost, "/api/v1/conversations/:id/hold", (*api).hold, true},
+	{http.MethodDelete, "/api/v1/conversations/:id/hold", (*api).releaseHold, true},
+	{http.MethodGet, "/api/v1/retention", (*api).retention, true},
+	{http.MethodGet, "/api/v1/dashboard", (*api).dashboard, true},
+	{http.MethodGet, "/api/v1/dashboard/charts/texts-per-hour.svg", (*api).textsPerHourChart, true},
+	{http.MethodGet, "/api/v1/dashboard/charts/wait-times.svg", (*api).waitTimesChart, true},
+	{http.MethodGet, "/api/v1/settings/texts", (*api).getTexts, true},
+	{http.MethodPut, "/api/v1/settings/texts", (*api).putTexts, true},
 }
 
 // api holds the handlers' dependencies.

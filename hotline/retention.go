@@ -40,6 +40,9 @@ const (
 	TargetRetention                   = "retention"
 	// OperatorRetention names the daily retention job in the audit log.
 	OperatorRetention = "retention"
+	// AuditBackup records a backup taken through the API or the CLI.
+	AuditBackup  AuditAction = "backup"
+	TargetBackup             = "backup"
 )
 
 // Limits of retention.

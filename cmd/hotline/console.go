@@ -43,6 +43,9 @@ func (a *app) wireConsole() error {
 		Accounts: a.accounts, Access: hotline.NewAccess(a.svc, a.cfg.Auth.HandledVisibility),
 		SecureCookies: console.SecureCookies(a.cfg.PublicURL()), ClientIP: clientIP,
 	}
+	if err := a.wireTools(&deps); err != nil {
+		return err
+	}
 	a.echo.Use(console.Guard(deps, publicRoutes(a.cfg)))
 	console.Register(a.echo, deps)
 	a.workers = append(a.workers, worker{"sessions", a.pruneSessions})

@@ -2,8 +2,9 @@
 //
 //	hotline serve   [--config FILE]                 run the hotline
 //	hotline check   [--config FILE] [--data-dir DIR] check the store's consistency
-//	hotline export  --format jsonl|csv [--out FILE] [--data-dir DIR]
-//	hotline backup  --out FILE [--data-dir DIR]      copy a consistent snapshot of the store
+//	hotline export  --format jsonl|csv|pdf [--out FILE] [filters] [--data-dir DIR | --server URL]
+//	hotline backup  --out FILE [--data-dir DIR | --server URL]  copy a consistent snapshot of the store
+//	hotline purge   [--dry-run] [--data-dir DIR]     purge closed conversations past retention.days
 //	hotline user    add|list|disable|enable|reset-password|totp   manage console users (server stopped)
 //	hotline version                                  print the version
 //
@@ -43,8 +44,9 @@ func commands() []command {
 	return []command{
 		{"serve", "run the hotline", runServe},
 		{"check", "check the store's consistency (the server must be stopped, or use the same data_dir read-only)", runCheck},
-		{"export", "export transcripts as JSON Lines or CSV from a stopped server's data", runExport},
-		{"backup", "write a consistent copy of the store", runBackup},
+		{"export", "export transcripts as JSON Lines, CSV or PDF from a stopped data dir, or --server from a running hotline", runExport},
+		{"backup", "write a consistent copy of the store (of a stopped data dir, or --server of a running hotline)", runBackup},
+		{"purge", "purge closed conversations older than retention.days (--dry-run: count only) on a stopped data dir", runPurge},
 		{"user", "manage console users on a stopped server's data: add, list, disable, enable, reset-password, totp", runUser},
 		{"healthcheck", "ask a running hotline whether it is alive (for container health checks)", runHealthcheck},
 		{"load", "send signed Twilio webhooks to a hotline and measure it (see BENCHMARKS.md)", runLoad},
