@@ -42,6 +42,10 @@ type Deps struct {
 	// ClientIP returns the client's address for throttling and the audit log;
 	// nil means the connection's peer address.
 	ClientIP func(*http.Request) string
+	// Router and Roster are routing and the schedule (routing.go); nil answers 503
+	// on their routes.
+	Router *hotline.Router
+	Roster *hotline.Roster
 	// Canned are the canned responses; nil answers 503 on their routes.
 	Canned *hotline.CannedResponses
 	// Events feeds GET /api/v1/events; nil answers 503 there.
@@ -96,6 +100,23 @@ var routes = []route{
 	{http.MethodPost, "/api/v1/conversations/:id/transfer", (*api).transfer, false},
 	{http.MethodPost, "/api/v1/conversations/:id/reveal", (*api).reveal, true},
 	{http.MethodPost, "/api/v1/messages/lookup", (*api).lookupMessages, true},
+
+	// Routing and schedules (issue 5; routing.go): take next, who answers and who
+	// is on call, shifts, pages.
+	{http.MethodGet, "/api/v1/routing", (*api).routingInfo, false},
+	{http.MethodPost, "/api/v1/queue/next", (*api).takeNext, false},
+	{http.MethodGet, "/api/v1/responders", (*api).listResponders, false},
+	{http.MethodGet, "/api/v1/oncall", (*api).onCall, false},
+	{http.MethodGet, "/api/v1/shifts", (*api).listShifts, false},
+	{http.MethodPost, "/api/v1/shifts", (*api).createShift, true},
+	{http.MethodPost, "/api/v1/shifts/rotations", (*api).createRotation, true},
+	{http.MethodPut, "/api/v1/shifts/rotations/:id", (*api).updateRotation, true},
+	{http.MethodDelete, "/api/v1/shifts/rotations/:id", (*api).deleteRotation, true},
+	{http.MethodPost, "/api/v1/shifts/overrides", (*api).createOverride, true},
+	{http.MethodDelete, "/api/v1/shifts/overrides/:id", (*api).deleteOverride, true},
+	{http.MethodPost, "/api/v1/shifts/closures", (*api).createClosure, true},
+	{http.MethodDelete, "/api/v1/shifts/closures/:id", (*api).deleteClosure, true},
+	{http.MethodGet, "/api/v1/pages", (*api).listPages, true},
 
 	// The web console's own calls (issue 6): live events, configuration it shows,
 	// names, canned responses.

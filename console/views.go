@@ -57,6 +57,11 @@ type conversationView struct {
 	ClosedReason  string     `json:"closed_reason,omitempty"`
 	Disposition   string     `json:"disposition,omitempty"`
 	Tags          []string   `json:"tags"`
+
+	// OfferExpiresAt is set while the conversation is offered to its assignee and
+	// not yet accepted: when the offer lapses.
+	OfferExpiresAt *time.Time `json:"offer_expires_at"`
+
 	// View is "thread" when the caller may read the messages, "queue" when they see
 	// only what the queue shows.
 	View string `json:"view"`
@@ -72,7 +77,7 @@ func viewConversation(s hotline.ConversationSummary) conversationView {
 		Language: c.Language, AssigneeID: optionalID(c.AssigneeID), WaitingSince: optionalTime(c.WaitingSince),
 		TriageTerms: nonNil(c.TriageTerms), OptedOut: s.OptedOut, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastInboundAt: optionalTime(c.LastInboundAt), ClosedAt: optionalTime(c.ClosedAt), ClosedReason: c.ClosedReason,
-		Disposition: c.Disposition, Tags: nonNil(c.Tags), View: view}
+		Disposition: c.Disposition, Tags: nonNil(c.Tags), View: view, OfferExpiresAt: optionalTime(c.OfferExpiresAt)}
 }
 
 type mediaView struct {

@@ -293,7 +293,14 @@ func (x *Access) Release(ctx context.Context, c Caller, id ID) error {
 }
 
 // Transfer hands the conversation to another user, or to the queue when to is zero
-// (see Service.Transfer). The recipient must be an enabled user.
+// (see Service.Transfer). The recipient must be an enabled user who is available:
+// a conversation handed to someone away or signed out would sit unseen (and would go
+// straight back to the queue, as their unanswered conversations do). The transfer is
+// a deliberate choice, so it does not check their language, shift or capacity; the
+// conversation is theirs at once (assigned, not offered), and the change published
+// names them, so their console shows it.
+//
+// Errors: EINVALID for no such user; ECONFLICT for one who is not available.
 func (x *Access) Transfer(ctx context.Context, c Caller, id, to ID, note string) error {
 	if err := x.guard(ctx, c, id, false); err != nil {
 		return err
@@ -303,6 +310,13 @@ func (x *Access) Transfer(ctx context.Context, c Caller, id, to ID, note string)
 			u, err := tx.User(to)
 			if IsNotFound(err) || err == nil && u.Disabled {
 				return Errorf(EINVALID, "to: there is no such responder, or they are disabled.")
+			}
+			if err == nil && u.Availability != AvailabilityAvailable {
+				name := u.DisplayName
+				if name == "" {
+					name = u.Username
+				}
+				return Errorf(ECONFLICT, "%s is %s: transfer to someone available, or back to the queue with a note.", name, orOffline(u.Availability))
 			}
 			return err
 		})

@@ -157,6 +157,10 @@ func TestAccess_HandledConversationsStayVisibleForAWhile(t *testing.T) {
 		}
 	}
 	f.clock.Advance(time.Hour)
+	wantCode(t, "a transfer to someone offline", f.access.Transfer(ctx, f.ana, a, f.bo.User.ID, "over to you"), hotline.ECONFLICT)
+	if _, err := f.accounts.SetAvailability(ctx, f.bo, hotline.AvailabilityAvailable); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.access.Transfer(ctx, f.ana, a, f.bo.User.ID, "over to you"); err != nil {
 		t.Fatal(err)
 	}
