@@ -21,7 +21,8 @@ import (
 	"github.com/hotlinehq/hotline/store/storetest"
 )
 
-// liveServer is the console with live events, canned responses and settings.
+// liveServer is the console with live events, canned responses, settings and the
+// web pages.
 type liveServer struct {
 	*server
 	hub *console.Hub
@@ -45,8 +46,9 @@ func newLiveServer(t *testing.T, ringSize int, settings console.Settings) *liveS
 		Canned: hotline.NewCannedResponses(st, s.clock)}
 	e := echo.New()
 	e.HTTPErrorHandler = httpx.ErrorHandler(zerolog.Nop())
-	e.Use(console.Guard(deps, console.PublicRoutes))
+	e.Use(console.Guard(deps, append(console.UIRoutes(), console.PublicRoutes...)))
 	console.Register(e, deps)
+	console.RegisterUI(e, deps)
 	ts := httptest.NewUnstartedServer(e)
 	ts.Config.RegisterOnShutdown(hub.Close)
 	ts.Start()

@@ -31,25 +31,44 @@ func newAccounts(cfg config.Config, st hotline.Store) *hotline.Accounts {
 	})
 }
 
-// wireConsole mounts the console's JSON API, and in front of the whole server the
-// guard that answers 401 to every route without a session but publicRoutes.
-func (a *app) wireConsole() error {
+// wireConsole mounts the console's JSON API and web pages, and in front of the whole
+// server the guard that answers 401 to every route without a session but
+// publicRoutes. The console's live events subscribe to fan.
+func (a *app) wireConsole(fan *fanout) error {
 	clientIP, err := clientIPFunc(a.cfg.Auth.TrustedProxies)
 	if err != nil {
 		return err
 	}
 	a.accounts = newAccounts(a.cfg, a.store)
+	access := hotline.NewAccess(a.svc, a.cfg.Auth.HandledVisibility)
 	deps := console.Deps{
-		Accounts: a.accounts, Access: hotline.NewAccess(a.svc, a.cfg.Auth.HandledVisibility),
+		Accounts: a.accounts, Access: access,
 		SecureCookies: console.SecureCookies(a.cfg.PublicURL()), ClientIP: clientIP,
 	}
-	if err := a.wireTools(&deps); err != nil {
-		return err
-	}
+	a.wireLive(fan, &deps)
 	a.echo.Use(console.Guard(deps, publicRoutes(a.cfg)))
 	console.Register(a.echo, deps)
+	console.RegisterUI(a.echo, deps)
 	a.workers = append(a.workers, worker{"sessions", a.pruneSessions})
 	return nil
+}
+
+// wireLive adds what the web console needs beyond the API of accounts and
+// conversations: live events (a hub subscribed to fan, ended at the start of
+// shutdown so that open streams do not hold it up), canned responses and the
+// settings the console shows (routing.mode decides between "take next" and offers).
+func (a *app) wireLive(fan *fanout, deps *console.Deps) {
+	hub := console.NewHub(deps.Access, 0)
+	fan.add(hub)
+	a.echo.Server.RegisterOnShutdown(hub.Close)
+	a.workers = append(a.workers, worker{"events", hub.Run})
+	a.closers = append(a.closers, func() error { hub.Close(); return nil })
+	deps.Events = hub
+	deps.Canned = hotline.NewCannedResponses(a.store, nil)
+	deps.Settings = console.Settings{
+		Dispositions: a.cfg.Conversation.Dispositions, Tags: a.cfg.Conversation.Tags,
+		MaxSegments: a.cfg.SMS.MaxSegments, Assignment: a.cfg.Routing.Mode,
+	}
 }
 
 // simulatorRoutes are the texter simulator's pages, public in simulator mode.
@@ -81,6 +100,9 @@ func publicRoutes(cfg config.Config) []console.Route {
 	if cfg.SMS.Provider == config.ProviderSimulator {
 		public = append(public, simulatorRoutes...)
 	}
+	// The web console's pages check the session themselves (and send anyone signed
+	// out to /login); its assets are static files.
+	public = append(public, console.UIRoutes()...)
 	return append(public, console.PublicRoutes...)
 }
 

@@ -149,7 +149,7 @@ func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *stor
 			return nil, err
 		}
 	}
-	if err := a.wireConsole(); err != nil {
+	if err := a.wireConsole(fan); err != nil {
 		return nil, err
 	}
 	a.workers = append(a.workers, worker{"timers", func(ctx context.Context) {
