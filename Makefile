@@ -32,9 +32,20 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: the Go benchmarks
+## bench: the Go benchmarks, then two short load runs of an in-process hotline (see BENCHMARKS.md)
+# The load runs use fsync like production: closed loop at concurrency 64 beside this
+# machine's ceiling, then 500 req/s offered, failing when the p99 acknowledgement is over 25ms.
+BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count=1 -timeout 30m ./...
+	$(GO) run ./cmd/hotline load --baseline --verify --duration 10s --concurrency 64
+	$(GO) run ./cmd/hotline load --verify --duration 10s --concurrency 64 --rate 500 --max-p99 25ms
+
+## load: the load tool against an in-process hotline, or LOAD_FLAGS='--url http://… --auth-token …'
+LOAD_FLAGS ?= --baseline --verify --duration 10s --concurrency 64
+.PHONY: load
+load:
+	$(GO) run ./cmd/hotline load $(LOAD_FLAGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora run in `make test` too)
 fuzz:
