@@ -98,7 +98,8 @@ func (a *api) exportRequest(ctx context.Context, c echo.Context, caller hotline.
 // exportTranscripts: GET /api/v1/export?format=…&from=…&to=… (coordinators, or an
 // API token) → a streamed download (Content-Disposition: attachment) of CSV, JSON
 // Lines, a PDF (one conversation named in ids) or a zip of PDFs. Audited. With
-// count=1 the X-Export-Conversations header says how many conversations follow.
+// count=1 the X-Export-Conversations header says how many conversations follow;
+// check=1 only validates the parameters (204), for the console's form.
 func (a *api) exportTranscripts(c echo.Context) error {
 	caller, err := a.caller(c)
 	if err != nil {
@@ -111,6 +112,9 @@ func (a *api) exportTranscripts(c echo.Context) error {
 	req, err := a.exportRequest(ctx, c, caller)
 	if err != nil {
 		return err
+	}
+	if b, _ := boolParam("check", c.QueryParam("check")); b {
+		return c.NoContent(http.StatusNoContent) // the parameters are fine: nothing exported, nothing audited
 	}
 	h := c.Response().Header()
 	if b, _ := boolParam("count", c.QueryParam("count")); b {

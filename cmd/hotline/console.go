@@ -46,6 +46,9 @@ func (a *app) wireConsole(fan *fanout) error {
 		SecureCookies: console.SecureCookies(a.cfg.PublicURL()), ClientIP: clientIP,
 	}
 	a.wireLive(fan, &deps)
+	if err := a.wireTools(&deps); err != nil {
+		return err
+	}
 	a.echo.Use(console.Guard(deps, publicRoutes(a.cfg)))
 	console.Register(a.echo, deps)
 	console.RegisterUI(a.echo, deps)
