@@ -427,7 +427,9 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 // API client.
 func startConsole(t *testing.T) (base string, admin *apiClient, ana string) {
 	t.Helper()
-	base, _, _ = startServe(t, t.TempDir(), "HOTLINE_ADMIN__PASSWORD="+browserPassword)
+	// Pull mode: the shift below takes texts from the queue (with the default, offer,
+	// the router would offer each to Ana as soon as she is available).
+	base, _, _ = startServe(t, t.TempDir(), "HOTLINE_ADMIN__PASSWORD="+browserPassword, "HOTLINE_ROUTING__MODE=pull")
 	admin = signIn(t, base, "admin")
 	var me struct{ User struct{ ID string } }
 	admin.call("GET", "/api/v1/me", nil, &me)

@@ -28,6 +28,7 @@ func newAccounts(cfg config.Config, st hotline.Store) *hotline.Accounts {
 		Sessions:                   hotline.SessionTimeouts{Idle: cfg.Auth.SessionIdleTimeout, Absolute: cfg.Auth.SessionAbsoluteTimeout},
 		RequireTOTPForCoordinators: cfg.Auth.RequireTOTPForCoordinators,
 		DefaultRegion:              cfg.DefaultRegion,
+		DefaultCapacity:            cfg.Routing.DefaultCapacity,
 	})
 }
 
@@ -49,6 +50,7 @@ func (a *app) wireConsole(fan *fanout) error {
 	if err := a.wireTools(&deps); err != nil {
 		return err
 	}
+	a.connectRouting(&deps)
 	a.echo.Use(console.Guard(deps, publicRoutes(a.cfg)))
 	console.Register(a.echo, deps)
 	console.RegisterUI(a.echo, deps)

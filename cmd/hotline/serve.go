@@ -122,6 +122,10 @@ type app struct {
 	ready    readiness
 	// closers run at shutdown after the workers stopped, before the store closes.
 	closers []func() error
+
+	// router and roster are routing and the schedules (routing.go).
+	router *hotline.Router
+	roster *hotline.Roster
 }
 
 // worker is a background loop that runs until its context ends.
@@ -149,6 +153,7 @@ func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *stor
 			return nil, err
 		}
 	}
+	a.wireRouting(fan)
 	if err := a.wireConsole(fan); err != nil {
 		return nil, err
 	}
