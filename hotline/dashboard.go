@@ -31,13 +31,17 @@ const DashboardWindow = 7 * 24 * time.Hour
 type Dashboard struct {
 	svc *Service
 	loc *time.Location
-	// onCall returns who is on call at a time; nil when schedules are not known.
-	onCall func(ctx context.Context, at time.Time) ([]ID, error)
+	// onCall returns who is on call at a time (everyone, when all: a hotline with no
+	// schedule counts everyone as on call); nil when schedules are not known.
+	onCall OnCallFunc
 }
+
+// OnCallFunc says who is on call at a time: the IDs, or everyone when all is set.
+type OnCallFunc func(ctx context.Context, at time.Time) (ids []ID, all bool, err error)
 
 // NewDashboard returns the dashboard over svc, with "today" in loc. onCall, when not
 // nil, says who is on call (from the schedules).
-func NewDashboard(svc *Service, loc *time.Location, onCall func(ctx context.Context, at time.Time) ([]ID, error)) *Dashboard {
+func NewDashboard(svc *Service, loc *time.Location, onCall OnCallFunc) *Dashboard {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -153,8 +157,9 @@ func (d *Dashboard) Stats(ctx context.Context, c Caller) (DashboardStats, error)
 		return st, err
 	}
 	var onCall []ID
+	everyone := false
 	if d.onCall != nil {
-		if onCall, err = d.onCall(ctx, now); err != nil {
+		if onCall, everyone, err = d.onCall(ctx, now); err != nil {
 			return st, err
 		}
 		st.OnCallKnown = true
@@ -166,7 +171,7 @@ func (d *Dashboard) Stats(ctx context.Context, c Caller) (DashboardStats, error)
 			l.Availability = AvailabilityOffline
 		}
 		if st.OnCallKnown {
-			on := slices.Contains(onCall, u.ID)
+			on := everyone || slices.Contains(onCall, u.ID)
 			l.OnCall = &on
 		}
 		st.Responders = append(st.Responders, l)

@@ -36,8 +36,8 @@ func TestDashboard(t *testing.T) {
 	_ = svc.Accept(ctx, responder.Actor(), held.ConversationID)
 	clock.Advance(4 * time.Minute)
 
-	d := hotline.NewDashboard(svc, time.UTC, func(context.Context, time.Time) ([]hotline.ID, error) {
-		return []hotline.ID{responder.ID}, nil
+	d := hotline.NewDashboard(svc, time.UTC, func(context.Context, time.Time) ([]hotline.ID, bool, error) {
+		return []hotline.ID{responder.ID}, false, nil
 	})
 	if _, err := d.Stats(ctx, hotline.Caller{User: responder}); hotline.ErrorCode(err) != hotline.EFORBIDDEN {
 		t.Errorf("a responder's dashboard = %v, want EFORBIDDEN", err)

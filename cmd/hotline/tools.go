@@ -52,12 +52,13 @@ func (a *app) wireTools(deps *console.Deps) error {
 		return fmt.Errorf("loading the automatic texts edited in the console: %w", err)
 	}
 	roster := hotline.NewRoster(a.svc)
-	onCall := func(ctx context.Context, at time.Time) ([]hotline.ID, error) {
+	onCall := func(ctx context.Context, at time.Time) ([]hotline.ID, bool, error) {
 		s, err := roster.Schedule(ctx, hotline.OperatorCaller("dashboard"))
-		if err != nil || s.Unset() {
-			return nil, err // no schedule: nobody is marked on call by one
+		if err != nil {
+			return nil, false, err
 		}
-		return s.OnCallAt(at), nil
+		// No schedule at all: routing counts everyone as on call (hotline.Schedule.Unset).
+		return s.OnCallAt(at), s.Unset(), nil
 	}
 	deps.Tools = console.Tools{Store: a.store, Location: loc, Backup: a.store.Backup, Retention: retention,
 		Dashboard: hotline.NewDashboard(a.svc, loc, onCall), Texts: texts}

@@ -22,5 +22,6 @@ async function more() {
 $('older').addEventListener('click', () => more().catch((err) => shell.toast(err.message, { error: true })));
 
 await shell.start();
+document.body.dataset.ready = 'true';
 shell.listen();
 await more();

@@ -43,7 +43,7 @@ function render(d) {
   $('waiting-empty').hidden = d.waiting.length > 0;
   const team = clear($('team'));
   for (const r of d.responders) {
-    const onCall = r.on_call === null ? (d.on_call_known ? '—' : 'no schedule') : (r.on_call ? 'yes' : 'no');
+    const onCall = r.on_call === null ? 'unknown' : (r.on_call ? 'yes' : 'no');
     team.append(h('tr', {},
       h('td', { text: r.display_name }), h('td', { text: onCall }), h('td', { text: r.availability }),
       h('td', { text: `${r.open} of ${r.capacity}` })));
@@ -54,6 +54,7 @@ function render(d) {
 }
 
 await shell.start();
+document.body.dataset.ready = 'true';
 for (const kind of ['conversation', 'message']) shell.events.on(kind, refreshSoon);
 shell.listen();
 await load();

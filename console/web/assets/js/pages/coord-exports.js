@@ -65,5 +65,6 @@ $('token-form').addEventListener('submit', async (e) => {
 });
 
 await shell.start();
+document.body.dataset.ready = 'true';
 shell.listen();
 await loadTokens();

@@ -41,5 +41,6 @@ $('hold-form').addEventListener('submit', (e) => { e.preventDefault(); hold('POS
 $('hold-release').addEventListener('click', () => hold('DELETE'));
 
 await shell.start();
+document.body.dataset.ready = 'true';
 shell.listen();
 await load();

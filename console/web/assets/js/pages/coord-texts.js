@@ -69,5 +69,6 @@ $('add-lang').addEventListener('click', () => {
 });
 
 await shell.start();
+document.body.dataset.ready = 'true';
 shell.listen();
 await load();
