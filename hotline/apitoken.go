@@ -38,8 +38,10 @@ const (
 const (
 	AuditAPITokenCreate AuditAction = "api_token_create"
 	AuditAPITokenRevoke AuditAction = "api_token_revoke"
-	TargetAPIToken                  = "api_token"
 )
+
+// TargetAPIToken is the audit target of API token actions.
+const TargetAPIToken = "api_token"
 
 // APITokenReadTx reads API tokens (store: api_tokens bucket).
 type APITokenReadTx interface {

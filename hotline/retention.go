@@ -37,12 +37,16 @@ type RetentionTx interface {
 const (
 	AuditLegalHold        AuditAction = "legal_hold"
 	AuditLegalHoldRelease AuditAction = "legal_hold_release"
-	TargetRetention                   = "retention"
+	// AuditBackup records a backup taken through the API or the CLI.
+	AuditBackup AuditAction = "backup"
+)
+
+// Audit targets and the operator name of retention and backups.
+const (
+	TargetRetention = "retention"
+	TargetBackup    = "backup"
 	// OperatorRetention names the daily retention job in the audit log.
 	OperatorRetention = "retention"
-	// AuditBackup records a backup taken through the API or the CLI.
-	AuditBackup  AuditAction = "backup"
-	TargetBackup             = "backup"
 )
 
 // Limits of retention.

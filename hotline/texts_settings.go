@@ -24,11 +24,12 @@ type TextsTx interface {
 }
 
 // AuditTextsUpdate records a change of the automatic texts.
-const (
-	AuditTextsUpdate AuditAction = "texts_update"
-	TargetSettings               = "settings"
-	maxTextLanguages             = 50
-)
+const AuditTextsUpdate AuditAction = "texts_update"
+
+// TargetSettings is the audit target of settings changes.
+const TargetSettings = "settings"
+
+const maxTextLanguages = 50
 
 // TextSettings are the automatic texts (welcome, help, after-hours, closing, opt-in,
 // opt-out) as coordinators edit them: a language edited in the console replaces that
