@@ -609,3 +609,69 @@ func TestRosterClosureAndOverrides(t *testing.T) {
 		t.Errorf("a rotation for nobody = %v, want EINVALID", err)
 	}
 }
+
+// TestOfferTimerSurvivesARestart: an offer made before a restart lapses after it,
+// once, because its deadline lives in the store.
+func TestOfferTimerSurvivesARestart(t *testing.T) {
+	r := newRouting(t)
+	ana := r.person(t, "ana", hotline.RoleResponder, true)
+	id := r.text(t, "+14155550101", "hello")
+	r.route(t)
+	if got := r.conv(t, id); got.AssigneeID != ana.ID {
+		t.Fatalf("not offered to ana")
+	}
+	r.clock.Advance(hotline.DefaultOfferTimeout + time.Second)
+	restarted := hotline.NewService(r.svc.Store(), r.clock, nil, hotline.DefaultPolicy())
+	if n, err := restarted.FireDueTimers(context.Background()); err != nil || n != 1 {
+		t.Fatalf("FireDueTimers after the restart = %d, %v; want 1", n, err)
+	}
+	if n, _ := restarted.FireDueTimers(context.Background()); n != 0 {
+		t.Errorf("FireDueTimers again = %d, want 0", n)
+	}
+	if got := r.conv(t, id); got.State != hotline.StateWaiting || !slices.Contains(got.Passed, ana.ID) {
+		t.Errorf("after the restart the offer is %s (passed %v), want lapsed", got.State, got.Passed)
+	}
+}
+
+// TestRunTimersWakesAtAnOffersDeadline runs the real scheduler on the system clock
+// with a long maximum sleep: a new offer's deadline wakes it, so the offer lapses
+// on time rather than at the next poll.
+func TestRunTimersWakesAtAnOffersDeadline(t *testing.T) {
+	st := storetest.MustOpen(t)
+	p := hotline.DefaultPolicy()
+	p.Routing.OfferTimeout = 200 * time.Millisecond
+	svc := hotline.NewService(st, nil, nil, p)
+	accounts := hotline.NewAccounts(hotline.AccountsDeps{Store: st, Passwords: &plainHasher{}, Tokens: auth.Tokens{}}, hotline.AccountsOptions{})
+	ana, err := accounts.CreateUser(context.Background(), operator, hotline.NewUser{Username: "ana", Password: password, Role: hotline.RoleResponder,
+		Languages: []string{"en"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.SetAvailability(context.Background(), hotline.Caller{User: ana}, hotline.AvailabilityAvailable); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); svc.RunTimers(ctx, time.Hour, func(err error) { t.Error(err) }) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(50 * time.Millisecond) // RunTimers is asleep, with nothing due
+	res, err := svc.ReceiveInbound(ctx, inbound("SM1", "+14155550101", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := hotline.NewRouter(svc, hotline.RouterOptions{}).Route(ctx); err != nil || n != 1 {
+		t.Fatalf("Route = %d, %v; want one offer", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, _, _ := thread(t, svc, res.ConversationID)
+		if c.State == hotline.StateWaiting && slices.Contains(c.Passed, ana.ID) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the offer did not lapse within 5s (state %s): RunTimers did not wake at its deadline", c.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
