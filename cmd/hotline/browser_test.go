@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -422,14 +423,20 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// startConsole runs the real server with a responder (ana, whose display name
-// holds HTML) and a canned response, and returns its URL and the coordinator's
-// API client.
+// startConsole runs the real server in pull mode with a responder (ana, whose
+// display name holds HTML) and a canned response, and returns its URL and the
+// coordinator's API client.
 func startConsole(t *testing.T) (base string, admin *apiClient, ana string) {
 	t.Helper()
 	// Pull mode: the shift below takes texts from the queue (with the default, offer,
 	// the router would offer each to Ana as soon as she is available).
-	base, _, _ = startServe(t, t.TempDir(), "HOTLINE_ADMIN__PASSWORD="+browserPassword, "HOTLINE_ROUTING__MODE=pull")
+	return startConsoleMode(t, "pull")
+}
+
+// startConsoleMode is startConsole with routing.mode set to mode.
+func startConsoleMode(t *testing.T, mode string) (base string, admin *apiClient, ana string) {
+	t.Helper()
+	base, _, _ = startServe(t, t.TempDir(), "HOTLINE_ADMIN__PASSWORD="+browserPassword, "HOTLINE_ROUTING__MODE="+mode)
 	admin = signIn(t, base, "admin")
 	var me struct{ User struct{ ID string } }
 	admin.call("GET", "/api/v1/me", nil, &me)
@@ -473,8 +480,9 @@ func (b *browser) signInAs(ctx context.Context, base, username string) {
 // gets it, delivered), a canned response, a note (never sent), a second text live in
 // the open thread, hostile content shown as text, and close with a disposition.
 func TestBrowserResponderShift(t *testing.T) {
-	b := newBrowser(t, 1280, 800)
+	needBrowser(t)
 	base, admin, anaName := startConsole(t)
+	b := newBrowser(t, 1280, 800) // after the server: its failure screenshots come first
 	ctx := b.ctx
 	b.signInAs(ctx, base, "ana")
 
@@ -627,8 +635,9 @@ func TestBrowserResponderShift(t *testing.T) {
 // TestBrowserSegmentCounterMatchesGo checks that the composer's segment counter
 // (segments.js) agrees with hotline.CountSegments on a table of texts.
 func TestBrowserSegmentCounterMatchesGo(t *testing.T) {
-	b := newBrowser(t, 1024, 700)
+	needBrowser(t)
 	base, _, _ := startServe(t, t.TempDir(), "HOTLINE_ADMIN__PASSWORD="+browserPassword)
+	b := newBrowser(t, 1024, 700)
 	texts := []string{
 		"", "hello", strings.Repeat("a", 160), strings.Repeat("a", 161), strings.Repeat("a", 306), strings.Repeat("a", 307),
 		"price: 5€", strings.Repeat("€", 80), strings.Repeat("€", 81), "[brackets] {braces} ~tilde^ |pipe| \\",
@@ -654,4 +663,50 @@ func TestBrowserSegmentCounterMatchesGo(t *testing.T) {
 			t.Errorf("text %d (%.30q): JavaScript %+v, Go %+v", i, s, got[i], want)
 		}
 	}
+}
+
+// TestBrowserTakeNextAndOffers: in pull mode "Take next" opens the top of the
+// queue; in offer mode the console shows the offer with its countdown, and
+// accepting it opens the thread.
+func TestBrowserTakeNextAndOffers(t *testing.T) {
+	t.Run("pull", func(t *testing.T) {
+		needBrowser(t)
+		base, _, _ := startConsoleMode(t, "pull")
+		b := newBrowser(t, 1280, 800)
+		ctx := b.ctx
+		b.signInAs(ctx, base, "ana")
+		b.run(ctx, "going available", chromedp.Click(chromedp.CSS("#availability")))
+		b.waitJS(ctx, "available", `document.querySelector('#availability').getAttribute('aria-checked') === 'true'`)
+		conv := textHotline(t, base, "+15555550121", "is someone there")
+		b.waitJS(ctx, "the text in the queue", `document.querySelector('#queue-list .conv[data-id="`+conv+`"]')`)
+		b.run(ctx, "taking the next", chromedp.Click(chromedp.CSS("#take-next")))
+		b.waitJS(ctx, "the thread with its composer", `!document.querySelector('#composer').hidden && document.querySelector('#mine-list .conv[data-id="`+conv+`"]')
+			&& [...document.querySelectorAll('#messages .msg.inbound')].some(e => e.textContent.includes('is someone there'))`)
+		b.waitJS(ctx, "the queue empty", `!document.querySelector('#queue-list .conv')`)
+		b.run(ctx, "taking the next of nobody", chromedp.Click(chromedp.CSS("#take-next")))
+		b.waitJS(ctx, "a plain answer", `document.querySelector('#take-next-error').textContent.length > 0`)
+	})
+	t.Run("offer", func(t *testing.T) {
+		needBrowser(t)
+		base, _, _ := startConsoleMode(t, "offer")
+		b := newBrowser(t, 1280, 800)
+		ctx := b.ctx
+		b.signInAs(ctx, base, "ana")
+		var hidden bool
+		b.eval(ctx, `document.querySelector('#take-next').hidden`, &hidden)
+		if !hidden {
+			t.Error("Take next is shown in offer mode")
+		}
+		b.run(ctx, "going available", chromedp.Click(chromedp.CSS("#availability")))
+		b.waitJS(ctx, "available", `document.querySelector('#availability').getAttribute('aria-checked') === 'true'`)
+		conv := textHotline(t, base, "+15555550122", "hello? i need help")
+		b.waitJS(ctx, "the offer", `!document.querySelector('#offers').hidden && document.querySelector('#offer-list .conv[data-id="`+conv+`"]')`)
+		var left string
+		b.eval(ctx, `document.querySelector('#offer-list .countdown').textContent`, &left)
+		if ok, _ := regexp.MatchString(`^\d+:\d\d$`, left); !ok {
+			t.Errorf("the offer's countdown reads %q, want m:ss", left)
+		}
+		b.run(ctx, "accepting the offer", chromedp.Click(chromedp.CSS("#offer-list button.primary")))
+		b.waitJS(ctx, "the thread", `!document.querySelector('#composer').hidden && document.querySelector('#mine-list .conv[data-id="`+conv+`"]') && document.querySelector('#offers').hidden`)
+	})
 }

@@ -351,6 +351,7 @@ function renderThread({ scroll = 'bottom' } = {}) {
   if (c.priority === 'urgent') badges.append(badge('Urgent', 'urgent'));
   if (c.language) badges.append(badge(c.language, 'lang'));
   for (const term of c.triage_terms || []) badges.append(badge(term, 'term'));
+  if (c.opted_out) badges.append(badge('Opted out', 'optout'));
   if (c.assignee_id && c.assignee_id !== state.me.id) badges.append(badge('With ' + memberName(c.assignee_id)));
   if (c.state === 'waiting' && c.waiting_since) {
     badges.append(h('li', { class: 'badge' }, 'Waiting ', h('span', { dataset: { since: c.waiting_since }, text: duration(Date.now() - Date.parse(c.waiting_since)) })));
@@ -404,6 +405,7 @@ function renderThread({ scroll = 'bottom' } = {}) {
 function messageItem(m) {
   const c = state.thread.conversation;
   const cls = ['msg', m.direction];
+  if (m.status === 'failed' || m.status === 'undelivered') cls.push('failed');
   let author;
   switch (m.direction) {
     case 'inbound': author = c.handle || 'Texter'; break;
@@ -439,16 +441,29 @@ function messageItem(m) {
   return li;
 }
 
-// upsertMessage adds or replaces a message of the open thread.
+const STATUS_RANK = { queued: 1, sending: 2, sent: 3, delivered: 4, undelivered: 4, failed: 4 };
+
+// newer reports whether message version a is at least as recent as b: answers and
+// events can arrive in any order, and a status never moves backwards.
+function newer(a, b) {
+  if (a.updated_at !== b.updated_at) return Date.parse(a.updated_at) > Date.parse(b.updated_at);
+  return (STATUS_RANK[a.status] || 0) >= (STATUS_RANK[b.status] || 0);
+}
+
+// upsertMessage adds or replaces a message of the open thread, keeping the newest
+// version of each.
 function upsertMessage(conversationId, m) {
   const t = state.thread;
   if (!t || t.conversation.id !== conversationId) return false;
   const had = t.messages.has(m.id);
+  if (had && !newer(m, t.messages.get(m.id))) return true;
   t.messages.set(m.id, m);
   const list = $('messages');
   const existing = list.querySelector(`li[data-id="${CSS.escape(m.id)}"]`);
   if (existing) {
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     existing.replaceWith(messageItem(m));
+    if (atBottom) list.scrollTop = list.scrollHeight;
   } else if (had || newestId() !== m.id) {
     renderThread({ scroll: 'keep' }); // out of order: draw it again
   } else {
