@@ -365,7 +365,7 @@ func (t *tx) Pages(before hotline.ID, fn func(hotline.PageRecord) error) error {
 	if hotline.IsZeroID(before) {
 		k, v = c.Last()
 	} else {
-		k, v = c.Seek(before[:])
+		k, _ = c.Seek(before[:])
 		if k == nil {
 			k, v = c.Last()
 		} else {
