@@ -8,7 +8,7 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
 
-.PHONY: build run test test-short lint bench fuzz docker clean
+.PHONY: build run test test-browser test-short lint bench fuzz docker clean
 
 ## build: a static binary in bin/hotline (the same one the Dockerfile builds)
 build:
@@ -21,6 +21,10 @@ run:
 ## test: every test, with the race detector
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-browser: the console's browser tests alone (headless Chromium; see README)
+test-browser:
+	$(GO) test -count=1 -run Browser ./...
 
 ## test-short: the fast tests, without the race detector
 test-short:
