@@ -21,6 +21,7 @@ func (s *Service) act(ctx context.Context, conversationID ID, ev Event, extra fu
 		if err != nil {
 			return err
 		}
+		effects = recordedBy(effects, ev)
 		if th, err = s.saveThread(tx, th, effects, now, &out); err != nil {
 			return err
 		}
@@ -98,4 +99,34 @@ func (s *Service) AddNote(ctx context.Context, by Actor, conversationID ID, body
 		return nil
 	})
 	return msg, err
+}
+
+// recordedBy names the responder behind ev on the thread events it records, so that
+// the thread says who transferred, released or closed it.
+func recordedBy(effects []Effect, ev Event) []Effect {
+	var by ID
+	switch e := ev.(type) {
+	case Accept:
+		by = e.By.ID
+	case Reply:
+		by = e.By.ID
+	case Note:
+		by = e.By.ID
+	case Release:
+		by = e.By.ID
+	case Transfer:
+		by = e.By.ID
+	case Close:
+		by = e.By.ID
+	}
+	if IsZeroID(by) {
+		return effects
+	}
+	for i, eff := range effects {
+		if r, ok := eff.(RecordEvent); ok && IsZeroID(r.By) {
+			r.By = by
+			effects[i] = r
+		}
+	}
+	return effects
 }

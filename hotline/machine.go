@@ -83,7 +83,12 @@ type (
 		Body    string
 	}
 	// RecordEvent adds a system line to the thread, such as "texter opted out".
-	RecordEvent struct{ Text string }
+	RecordEvent struct {
+		Text string
+		// By is the responder whose action it records ("Transferred …" by whom);
+		// zero for the texter's and the hotline's. Service.act fills it in.
+		By ID
+	}
 )
 
 func (SendText) isEffect()    {}

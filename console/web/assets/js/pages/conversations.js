@@ -414,7 +414,7 @@ function messageItem(m) {
       else author = memberName(m.author_id) || 'Responder';
       break;
     case 'note': author = memberName(m.author_id) || 'Someone'; break;
-    default: author = m.author_id ? memberName(m.author_id) : '';
+    default: author = m.author_id ? 'by ' + memberName(m.author_id) : '';
   }
   const meta = h('div', { class: 'msg-meta' });
   if (author) meta.append(h('span', { class: 'msg-author', text: author }));
