@@ -55,12 +55,15 @@ type Page struct {
 // Pages are the web console's pages, in navigation order.
 var Pages = []Page{
 	{Path: "/", Template: "conversations.html", Title: "Conversations", Script: "conversations.js"},
-	// Coordinators' pages (issue 7).
+	// Coordinators' pages (issue 7): the dashboard is in the navigation; it and the
+	// others link to each other in their own sub-navigation.
 	{Path: "/coordinator/dashboard", Template: "coord-dashboard.html", Title: "Dashboard", Script: "coord-dashboard.js", Coordinator: true},
-	{Path: "/coordinator/exports", Template: "coord-exports.html", Title: "Exports", Script: "coord-exports.js", Coordinator: true},
-	{Path: "/coordinator/texts", Template: "coord-texts.html", Title: "Texts", Script: "coord-texts.js", Coordinator: true},
-	{Path: "/coordinator/retention", Template: "coord-retention.html", Title: "Retention", Script: "coord-retention.js", Coordinator: true},
-	{Path: "/coordinator/audit", Template: "coord-audit.html", Title: "Audit log", Script: "coord-audit.js", Coordinator: true},
+	{Path: "/coordinator/responders", Template: "coord-responders.html", Title: "Responders", Script: "coord-responders.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/schedule", Template: "coord-schedule.html", Title: "Schedule", Script: "coord-schedule.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/exports", Template: "coord-exports.html", Title: "Exports", Script: "coord-exports.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/texts", Template: "coord-texts.html", Title: "Texts", Script: "coord-texts.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/retention", Template: "coord-retention.html", Title: "Retention", Script: "coord-retention.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/audit", Template: "coord-audit.html", Title: "Audit log", Script: "coord-audit.js", Coordinator: true, Hidden: true},
 }
 
 // LoginPath is the sign-in page.

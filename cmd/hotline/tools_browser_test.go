@@ -9,7 +9,8 @@ import (
 
 // TestBrowserCoordinatorPages opens the coordinators' pages in a real browser: the
 // dashboard shows the waiting texter and draws both charts, an export form with a
-// bad filter shows the server's message, and an edited text is saved.
+// bad filter shows the server's message, an edited text is saved, a responder is
+// added, and a rotation appears in the week.
 func TestBrowserCoordinatorPages(t *testing.T) {
 	b := newBrowser(t, 1280, 900)
 	base, _, _ := startConsole(t)
@@ -34,6 +35,20 @@ func TestBrowserCoordinatorPages(t *testing.T) {
 	b.setValue(ctx, "#t-es-welcome", "Hola, le respondemos pronto. En peligro, llame al 911.")
 	b.run(ctx, "saving", chromedp.Click(chromedp.CSS(`#texts-form button[type=submit]`)))
 	b.waitJS(ctx, "the saved language", `document.querySelector('[data-lang="es"] legend').textContent.includes('edited')`)
+
+	b.run(ctx, "opening the responders", chromedp.Navigate(base+"/coordinator/responders"))
+	b.waitJS(ctx, "the users", `document.querySelectorAll('#users tr').length === 2`)
+	b.setValue(ctx, "#username", "bo")
+	b.setValue(ctx, "#display_name", "Bo")
+	b.setValue(ctx, "#languages", "en, es")
+	b.setValue(ctx, "#password", browserPassword)
+	b.run(ctx, "adding a responder", chromedp.Click(chromedp.CSS(`#user-save`)))
+	b.waitJS(ctx, "the new responder", `document.querySelectorAll('#users tr').length === 3`)
+
+	b.run(ctx, "opening the schedule", chromedp.Navigate(base+"/coordinator/schedule"))
+	b.waitJS(ctx, "the week", `document.querySelectorAll('#week .week-day').length === 7 && document.querySelector('#rot-who option') !== null`)
+	b.run(ctx, "adding a rotation", chromedp.Click(chromedp.CSS(`#rot-form button[type=submit]`)))
+	b.waitJS(ctx, "the rotation in the week", `document.querySelector('#week .week-day').textContent.includes('09:00')`)
 
 	for _, page := range []string{"retention", "audit"} {
 		b.run(ctx, "opening "+page, chromedp.Navigate(base+"/coordinator/"+page))
