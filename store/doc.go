@@ -82,7 +82,8 @@
 //
 // Each Put reads the previous record and moves every index entry in the same
 // transaction: a record has exactly the index entries it implies, and every index
-// entry points to a record that implies it. Check verifies this, with bbolt's own
+// entry points to a record that implies it. Retention's DeleteConversation and
+// DeleteContact (purge.go) remove a record with every entry that hangs off it. Check verifies this, with bbolt's own
 // page check, and Open refuses a file written by a newer schema. Update group-commits
 // concurrent writers with bbolt's Batch (see DefaultBatchDelay).
 //

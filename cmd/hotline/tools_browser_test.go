@@ -22,6 +22,9 @@ func TestBrowserCoordinatorPages(t *testing.T) {
 
 	b.run(ctx, "opening the dashboard", chromedp.Navigate(base+"/coordinator/dashboard"))
 	b.waitJS(ctx, "the waiting texter", `document.querySelector('#stat-waiting').textContent === '1' && document.querySelector('#waiting tr.urgent') !== null`)
+	b.waitJS(ctx, "the live conversation", `document.querySelectorAll('#live tr').length === 1`)
+	b.run(ctx, "opening it read-only", chromedp.Click(chromedp.CSS(`#live button`)))
+	b.waitJS(ctx, "its thread", `!document.querySelector('#viewer').hidden && document.querySelector('#viewer-messages').textContent.includes('he took my passport')`)
 	b.waitJS(ctx, "both charts", `['#chart-tph', '#chart-wait'].every((s) => { const i = document.querySelector(s); return i.complete && i.naturalWidth > 0; })`)
 
 	b.run(ctx, "opening the exports", chromedp.Navigate(base+"/coordinator/exports"))

@@ -4,7 +4,7 @@
 
 import { shell } from '../shell.js';
 import { api } from '../api.js';
-import { $, h, clear, duration } from '../dom.js';
+import { $, h, clear, duration, clock } from '../dom.js';
 
 let pending = null;
 let last = 0;
@@ -37,7 +37,7 @@ function render(d) {
   const waiting = clear($('waiting'));
   for (const w of d.waiting) {
     waiting.append(h('tr', { class: w.priority === 'urgent' ? 'urgent' : '' },
-      h('td', {}, h('a', { text: w.handle, attrs: { href: '/?conversation=' + encodeURIComponent(w.conversation_id) } })),
+      h('td', {}, h('button', { class: 'link-button', text: w.handle, attrs: { type: 'button' }, on: { click: () => openConversation(w.conversation_id) } })),
       h('td', { text: w.priority }), h('td', { text: w.language || '—' }), h('td', { text: duration(w.wait_seconds * 1000) })));
   }
   $('waiting-empty').hidden = d.waiting.length > 0;
@@ -48,10 +48,64 @@ function render(d) {
       h('td', { text: r.display_name }), h('td', { text: onCall }), h('td', { text: r.availability }),
       h('td', { text: `${r.open} of ${r.capacity}` })));
   }
+  names = new Map(d.responders.map((r) => [r.id, r.display_name]));
+  loadLive().catch((err) => shell.toast(err.message, { error: true }));
   const bust = '?t=' + Date.now();
   $('chart-tph').src = '/api/v1/dashboard/charts/texts-per-hour.svg' + bust;
   $('chart-wait').src = '/api/v1/dashboard/charts/wait-times.svg' + bust;
 }
+
+let names = new Map();
+let viewing = null;
+
+async function loadLive() {
+  const { conversations } = await api('GET', '/api/v1/conversations?state=waiting,assigned,active');
+  const body = clear($('live'));
+  for (const c of conversations) {
+    body.append(h('tr', { class: c.priority === 'urgent' ? 'urgent' : '' },
+      h('td', { text: c.handle }), h('td', { text: c.state }),
+      h('td', { text: c.assignee_id ? names.get(c.assignee_id) || '?' : '—' }), h('td', { text: clock(c.created_at) }),
+      h('td', {}, h('button', { class: 'small', text: 'Open', attrs: { type: 'button' }, on: { click: () => openConversation(c.id) } }))));
+  }
+}
+
+// openConversation shows a thread read-only (the server audits the view).
+async function openConversation(id) {
+  try {
+    const { conversation: c, messages } = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
+    viewing = c;
+    $('viewer-title').textContent = `${c.handle} · ${c.state}${c.assignee_id ? ' · with ' + (names.get(c.assignee_id) || '?') : ''}`;
+    const list = clear($('viewer-messages'));
+    for (const m of messages) {
+      const who = m.direction === 'inbound' ? 'Texter' : m.author_id ? names.get(m.author_id) || 'Responder' : 'Hotline';
+      list.append(h('li', { class: 'viewer-msg ' + m.direction },
+        h('span', { class: 'hint', text: `${clock(m.created_at)} · ${m.direction} · ${who}` }), h('p', { text: m.body })));
+    }
+    const sel = clear($('reassign-to'));
+    sel.append(h('option', { text: 'The queue (nobody)', attrs: { value: '' } }));
+    for (const [rid, name] of names) if (rid !== c.assignee_id) sel.append(h('option', { text: name, attrs: { value: rid } }));
+    $('viewer').hidden = false;
+    $('viewer-title').scrollIntoView({ block: 'nearest' });
+  } catch (err) {
+    shell.toast(err.message, { error: true });
+  }
+}
+
+$('viewer-close').addEventListener('click', () => { $('viewer').hidden = true; viewing = null; });
+$('reassign-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (!viewing) return;
+  try {
+    await api('POST', `/api/v1/conversations/${encodeURIComponent(viewing.id)}/transfer`,
+      { to: $('reassign-to').value || null, note: $('reassign-note').value });
+    shell.toast(`${viewing.handle} reassigned.`);
+    $('viewer').hidden = true;
+    $('reassign-note').value = '';
+    await load();
+  } catch (err) {
+    shell.toast(err.message, { error: true });
+  }
+});
 
 await shell.start();
 document.body.dataset.ready = 'true';
