@@ -57,6 +57,8 @@ type conversationView struct {
 	ClosedReason  string     `json:"closed_reason,omitempty"`
 	Disposition   string     `json:"disposition,omitempty"`
 	Tags          []string   `json:"tags"`
+	// LegalHold exempts the conversation from retention (coordinators set it).
+	LegalHold bool `json:"legal_hold"`
 
 	// OfferExpiresAt is set while the conversation is offered to its assignee and
 	// not yet accepted: when the offer lapses.
@@ -77,7 +79,8 @@ func viewConversation(s hotline.ConversationSummary) conversationView {
 		Language: c.Language, AssigneeID: optionalID(c.AssigneeID), WaitingSince: optionalTime(c.WaitingSince),
 		TriageTerms: nonNil(c.TriageTerms), OptedOut: s.OptedOut, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastInboundAt: optionalTime(c.LastInboundAt), ClosedAt: optionalTime(c.ClosedAt), ClosedReason: c.ClosedReason,
-		Disposition: c.Disposition, Tags: nonNil(c.Tags), View: view, OfferExpiresAt: optionalTime(c.OfferExpiresAt)}
+		Disposition: c.Disposition, Tags: nonNil(c.Tags), View: view, OfferExpiresAt: optionalTime(c.OfferExpiresAt),
+		LegalHold: c.LegalHold}
 }
 
 type mediaView struct {
