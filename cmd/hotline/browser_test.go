@@ -685,6 +685,19 @@ func TestBrowserTakeNextAndOffers(t *testing.T) {
 		b.waitJS(ctx, "the queue empty", `!document.querySelector('#queue-list .conv')`)
 		b.run(ctx, "taking the next of nobody", chromedp.Click(chromedp.CSS("#take-next")))
 		b.waitJS(ctx, "a plain answer", `document.querySelector('#take-next-error').textContent.length > 0`)
+
+		// A second conversation is open; a text in the first counts as new: in its row,
+		// in the tab's title, and for screen readers.
+		second := textHotline(t, base, "+15555550123", "hello from another texter")
+		b.waitJS(ctx, "the second in the queue", `document.querySelector('#queue-list .conv[data-id="`+second+`"]')`)
+		b.run(ctx, "taking the second", chromedp.Click(chromedp.CSS("#take-next")))
+		b.waitJS(ctx, "the second open", `document.querySelector('#thread-title') && [...document.querySelectorAll('#messages .msg.inbound')].some(e => e.textContent.includes('another texter'))`)
+		textHotline(t, base, "+15555550121", "are you still there?")
+		b.waitJS(ctx, "the unread count", `document.querySelector('#mine-list .conv[data-id="`+conv+`"] .unread')?.textContent === '1 new'`)
+		b.waitJS(ctx, "the title count", `document.title.startsWith('(1) ')`)
+		b.waitJS(ctx, "the announcement", `document.querySelector('#announcer').textContent.includes('are you still there?')`)
+		b.run(ctx, "opening the first again", chromedp.Click(chromedp.CSS(`#mine-list .conv[data-id="`+conv+`"]`)))
+		b.waitJS(ctx, "read", `!document.querySelector('#mine-list .conv[data-id="`+conv+`"] .unread') && !document.title.startsWith('(')`)
 	})
 	t.Run("offer", func(t *testing.T) {
 		needBrowser(t)
