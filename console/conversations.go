@@ -63,6 +63,9 @@ func (a *api) getConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.Events != nil && caller.User.IsCoordinator() && t.Visibility == hotline.ThreadView {
+		a.Events.Opened(caller.User.ID, id) // audited: their live events may now carry its messages
+	}
 	msgs := make([]messageView, len(t.Messages))
 	for i, m := range t.Messages {
 		msgs[i] = viewMessage(m)

@@ -28,6 +28,11 @@ import (
 // coordinators get everything. Events say what changed in the shapes the API
 // returns, so the console never needs a second request to show a text.
 //
+// Coordinators may read every thread, but reading one is audited (transcript_view,
+// when they open it): so their streams carry the messages of the conversations
+// assigned to them and of those they opened (GET /api/v1/conversations/{id}) while
+// signed in, and only the conversation summaries of the others.
+//
 // Every event has an id. A client that reconnects with Last-Event-ID (browsers do
 // it by themselves) is replayed what it missed; when the id is too old for the ring,
 // or from before a restart, it gets a reset event instead and reloads its lists, so
@@ -58,6 +63,10 @@ const (
 	EventPing = "ping"
 	// EventSignedOut ends a stream whose session has ended.
 	EventSignedOut = "signed_out"
+	// EventUser is a user whose availability or capacity changed: {"user_id"}.
+	EventUser = "user"
+	// EventSchedule says that rotations, overrides or closures changed: {}.
+	EventSchedule = "schedule"
 )
 
 // Defaults of the Hub.
@@ -69,14 +78,19 @@ const (
 	// maxPending bounds changes waiting to be numbered; beyond it they are dropped
 	// and every stream is told to reset.
 	maxPending = 100_000
+	// maxOpened bounds the conversations remembered as opened, per coordinator.
+	maxOpened = 200
 )
 
 // entry is one numbered change in the ring.
 type entry struct {
 	seq  uint64
-	kind string // EventConversation, EventMessage, EventStatus or EventReset
+	kind string // EventConversation, EventMessage, EventStatus, EventUser, EventSchedule or EventReset
 	conv hotline.ID
 	msg  hotline.ID
+	user hotline.ID // of EventUser
+	// assignee holds the conversation when the change was numbered.
+	assignee hotline.ID
 	// queued: the conversation is or was until this change in the queue, which every
 	// responder sees, so every responder may be told when it leaves their view.
 	queued     bool
@@ -104,6 +118,8 @@ type Hub struct {
 	seq     uint64  // the newest entry's number; 0 before the first
 	wake    chan struct{}
 	queued  map[hotline.ID]bool
+	// opened are the conversations each coordinator opened, newest last.
+	opened map[hotline.ID][]hotline.ID
 }
 
 var _ hotline.Notifier = (*Hub)(nil)
@@ -116,7 +132,27 @@ func NewHub(access *hotline.Access, ringSize int) *Hub {
 	}
 	return &Hub{access: access, size: ringSize, epoch: strconv.FormatInt(time.Now().UnixNano(), 36),
 		heartbeat: HeartbeatInterval, signal: make(chan struct{}, 1), done: make(chan struct{}),
-		wake: make(chan struct{}), queued: map[hotline.ID]bool{}}
+		wake: make(chan struct{}), queued: map[hotline.ID]bool{}, opened: map[hotline.ID][]hotline.ID{}}
+}
+
+// Opened records that a coordinator opened a conversation (an audited transcript
+// view), so that their streams carry its messages from then on.
+func (h *Hub) Opened(userID, conversationID hotline.ID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	list := slices.DeleteFunc(h.opened[userID], func(id hotline.ID) bool { return id == conversationID })
+	list = append(list, conversationID)
+	if len(list) > maxOpened {
+		list = slices.Clone(list[len(list)-maxOpened:])
+	}
+	h.opened[userID] = list
+}
+
+// hasOpened reports whether the coordinator opened the conversation.
+func (h *Hub) hasOpened(userID, conversationID hotline.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.opened[userID], conversationID)
 }
 
 // SetHeartbeat changes the heartbeat interval (tests make it short).
@@ -202,6 +238,14 @@ func (h *Hub) process(ctx context.Context) {
 			e.kind = EventStatus
 		case hotline.ChangeOutbox:
 			continue // the message change has told it already
+		case hotline.ChangeUser:
+			if !hotline.IsZeroID(c.UserID) {
+				h.appendLocked(entry{kind: EventUser, user: c.UserID})
+			}
+			continue
+		case hotline.ChangeSchedule:
+			h.appendLocked(entry{kind: EventSchedule})
+			continue
 		default: // conversation, contact, and kinds added later
 			e.kind = EventConversation
 		}
@@ -209,7 +253,7 @@ func (h *Hub) process(ctx context.Context) {
 			continue
 		}
 		if f, ok := facts[e.conv]; ok {
-			e.responders = f.Responders
+			e.responders, e.assignee = f.Responders, f.AssigneeID
 			e.queued = h.queued[e.conv] || f.State == hotline.StateWaiting
 			// Only the change that takes it out of the queue tells everyone.
 			if f.State == hotline.StateWaiting {
@@ -219,7 +263,7 @@ func (h *Hub) process(ctx context.Context) {
 			}
 		}
 		if e.kind == EventMessage || e.kind == EventStatus {
-			e.queued, e.responders = false, nil
+			e.queued, e.responders = false, nil // assignee stays: coordinators' streams need it
 		}
 		h.appendLocked(e)
 	}
@@ -418,7 +462,14 @@ func (s *stream) deliver(ctx context.Context, e entry) error {
 		default:
 			return s.send(EventReset, id, map[string]string{"reason": "The server could not read a change: reload your lists."})
 		}
+	case EventUser:
+		return s.send(EventUser, id, map[string]string{"user_id": e.user.String()})
+	case EventSchedule:
+		return s.send(EventSchedule, id, struct{}{})
 	case EventMessage, EventStatus:
+		if u := s.caller.User; u.IsCoordinator() && e.assignee != u.ID && !s.a.Events.hasOpened(u.ID, e.conv) {
+			return nil // not opened: reading it would be an unaudited view
+		}
 		m, err := s.a.Access.Message(ctx, s.caller, e.conv, e.msg)
 		switch {
 		case err == nil:

@@ -213,11 +213,12 @@ func TestEvents_FilteredPerUserByTheAccessRules(t *testing.T) {
 			t.Errorf("an event shows the number: %s", ev.data)
 		}
 	}
-	// The coordinator sees the thread: the conversation, then its messages (the
-	// text and the welcome).
-	if ev := adminEv.expectAll(console.EventConversation, console.EventMessage)[console.EventMessage]; !strings.Contains(ev.data, `help\u003c/b\u003e`) {
-		t.Errorf("the coordinator's message event = %s, want the body", ev.data)
+	// The coordinator may read every thread, but reading one is audited: until they
+	// open it, their stream carries the conversation and not its messages.
+	if ev := adminEv.expect(console.EventConversation); !strings.Contains(ev.data, `"view":"thread"`) || strings.Contains(ev.data, "help") {
+		t.Errorf("the coordinator's event for a new text = %s, want the summary only", ev.data)
 	}
+	adminEv.quiet(150 * time.Millisecond)
 
 	want(t, "ana accepts", ana.send(t, "POST", "/api/v1/conversations/"+conv+"/accept", nil), 200, "")
 	if ev := anaEv.expect(console.EventConversation); !strings.Contains(ev.data, `"view":"thread"`) {
@@ -238,6 +239,15 @@ func TestEvents_FilteredPerUserByTheAccessRules(t *testing.T) {
 	}
 	// Bo no longer sees it at all: nothing about the new text reaches him.
 	boEv.quiet(200 * time.Millisecond)
+	// The coordinator got the summary of the new text; once they open the thread
+	// (audited), its messages follow.
+	adminEv.expect(console.EventConversation)
+	want(t, "the coordinator opens the thread", admin.send(t, "GET", "/api/v1/conversations/"+conv, nil), 200, "")
+	s.text(t, "+14155550101", "still here")
+	if ev := adminEv.expectAll(console.EventConversation, console.EventMessage)[console.EventMessage]; !strings.Contains(ev.data, "still here") {
+		t.Errorf("the coordinator's message event after opening = %s", ev.data)
+	}
+	anaEv.expectAll(console.EventConversation, console.EventMessage)
 
 	// Ana replies: the reply, then its delivery statuses as they move.
 	r := ana.send(t, "POST", "/api/v1/conversations/"+conv+"/messages", map[string]string{"body": "I am here."})
@@ -258,10 +268,13 @@ func TestEvents_ReplayAfterReconnectAndResetWhenTooOld(t *testing.T) {
 	admin := s.login(t, "admin")
 	st := admin.openEvents(t, "")
 	ready := st.expect(console.EventReady)
+	conv := s.text(t, "+14155550101", "hello")
+	st.expect(console.EventConversation)
+	want(t, "the coordinator opens the thread", admin.send(t, "GET", "/api/v1/conversations/"+conv, nil), 200, "")
 	s.text(t, "+14155550101", "first")
-	// The text, the welcome, and the conversation.
+	// The text and the conversation.
 	var last string
-	for range 3 {
+	for range 2 {
 		last = st.next().id
 	}
 	st.close()
@@ -324,4 +337,16 @@ func TestEvents_CloseEndsStreams(t *testing.T) {
 func TestEvents_NeedASession(t *testing.T) {
 	s := newLiveServer(t, 0, console.Settings{})
 	want(t, "events without a session", s.client().send(t, "GET", "/api/v1/events", nil), 401, hotline.EUNAUTHORIZED)
+}
+
+func TestEvents_UsersAndSchedulesReachEveryone(t *testing.T) {
+	s := newLiveServer(t, 0, console.Settings{})
+	ana := s.addUser(t, "ana", hotline.RoleResponder)
+	st := s.login(t, "ana").openEvents(t, "")
+	st.expect(console.EventReady)
+	s.hub.Publish(hotline.Change{Kind: hotline.ChangeUser, UserID: ana.ID}, hotline.Change{Kind: hotline.ChangeSchedule})
+	if ev := st.expect(console.EventUser); ev.data != `{"user_id":"`+ana.ID.String()+`"}` {
+		t.Errorf("user event = %s", ev.data)
+	}
+	st.expect(console.EventSchedule)
 }

@@ -39,6 +39,7 @@ func (x *Access) Message(ctx context.Context, c Caller, conversationID, messageI
 type ConversationFacts struct {
 	ID         ID
 	State      State
+	AssigneeID ID
 	Responders []ID
 }
 
@@ -55,7 +56,7 @@ func (x *Access) ConversationFacts(ctx context.Context, ids []ID) (map[ID]Conver
 			} else if err != nil {
 				return err
 			}
-			out[id] = ConversationFacts{ID: id, State: conv.State, Responders: slices.Clone(conv.Responders)}
+			out[id] = ConversationFacts{ID: id, State: conv.State, AssigneeID: conv.AssigneeID, Responders: slices.Clone(conv.Responders)}
 		}
 		return nil
 	})

@@ -6,7 +6,7 @@
 
 import { api } from './api.js';
 
-const NAMES = ['ready', 'reset', 'conversation', 'removed', 'message', 'status', 'ping', 'signed_out'];
+const NAMES = ['ready', 'reset', 'conversation', 'removed', 'message', 'status', 'user', 'schedule', 'ping', 'signed_out'];
 
 export class LiveEvents {
   constructor(url = '/api/v1/events') {

@@ -140,6 +140,19 @@ function wireAvailability(user) {
     label.textContent = on ? 'Available' : 'Away';
   };
   show(user.availability);
+  // The server may change it too (a session that ended, another tab): follow it.
+  shell.events.on('user', async ({ user_id: id }) => {
+    if (!shell.me || id !== shell.me.id) return;
+    try {
+      const { user: u } = await api('GET', '/api/v1/me');
+      const was = shell.me.availability;
+      shell.me = u;
+      show(u.availability);
+      if (was !== u.availability) shell.announce(u.availability === 'available' ? 'You are available.' : 'You are now away.');
+    } catch {
+      // the next change will tell
+    }
+  });
   btn.disabled = false;
   btn.addEventListener('click', async () => {
     const next = btn.getAttribute('aria-checked') === 'true' ? 'away' : 'available';

@@ -661,15 +661,16 @@ async function openTransfer() {
   if ($('transfer').hidden) return;
   await loadTeam();
   const box = clear($('transfer-targets'));
-  const choice = (value, label, note, checked) => h('label', { class: 'choice' },
-    h('input', { attrs: { type: 'radio', name: 'transfer-to', value, checked: checked ? '' : null } }),
+  const choice = (value, label, note, checked, disabled) => h('label', { class: 'choice' + (disabled ? ' disabled' : '') },
+    h('input', { attrs: { type: 'radio', name: 'transfer-to', value, checked: checked ? '' : null, disabled: disabled ? '' : null } }),
     h('span', { text: label }), note ? h('span', { class: 'choice-note', text: note }) : null);
   box.append(choice('', 'Back to the queue', 'anyone on call can take it', true));
   const members = [...state.team.values()].filter((m) => m.id !== state.me.id)
     .sort((a, b) => Number(b.availability === 'available') - Number(a.availability === 'available') || (a.display_name || a.username).localeCompare(b.display_name || b.username));
   for (const m of members) {
+    // Only someone available can take it (the server refuses others).
     const note = [m.availability === 'available' ? 'available' : m.availability, (m.languages || []).join(', ')].filter(Boolean).join(' · ');
-    box.append(choice(m.id, m.display_name || m.username, note, false));
+    box.append(choice(m.id, m.display_name || m.username, note, false, m.availability !== 'available'));
   }
   $('transfer-note').value = '';
   $('transfer-error').textContent = '';
@@ -905,6 +906,7 @@ async function main() {
   ev.on('removed', onRemoved);
   ev.on('message', onMessage);
   ev.on('status', onStatus);
+  ev.on('user', ({ user_id: id }) => { if (state.team.has(id)) loadTeam(); });
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) return;
