@@ -115,4 +115,13 @@ func TestBrowserScreenshots(t *testing.T) {
 	shot("12-tablet")
 	b.run(ctx, "narrow", chromedp.EmulateViewport(600, 900))
 	shot("13-narrow-thread")
+
+	// The coordinator's view of the same page (signing in replaces Ana's session).
+	b.run(ctx, "laptop", chromedp.EmulateViewport(1366, 820))
+	b.run(ctx, "sign out", chromedp.Click(chromedp.CSS("#sign-out")))
+	b.waitJS(ctx, "the sign-in page", `document.querySelector('#login-form')`)
+	b.signInAs(ctx, base, "admin")
+	b.run(ctx, "open a conversation of Ana's", chromedp.Click(chromedp.CSS(`#team-list .conv`)))
+	b.waitJS(ctx, "the thread", `document.querySelectorAll('#messages .msg').length > 3`)
+	shot("14-coordinator")
 }

@@ -140,9 +140,9 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	return b
 }
 
-// tab opens another tab.
+// tab opens another tab, with its own cookies (another person at another computer).
 func (b *browser) tab(name string) context.Context {
-	ctx, _ := chromedp.NewContext(b.ctx)
+	ctx, _ := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(ctx); err != nil {
 		b.t.Fatal(err)
 	}
@@ -698,6 +698,29 @@ func TestBrowserTakeNextAndOffers(t *testing.T) {
 		b.waitJS(ctx, "the announcement", `document.querySelector('#announcer').textContent.includes('are you still there?')`)
 		b.run(ctx, "opening the first again", chromedp.Click(chromedp.CSS(`#mine-list .conv[data-id="`+conv+`"]`)))
 		b.waitJS(ctx, "read", `!document.querySelector('#mine-list .conv[data-id="`+conv+`"] .unread') && !document.title.startsWith('(')`)
+
+		// The coordinator, at another computer, sees Ana's conversations under her
+		// name, which holds HTML and is long: as text, and within the sidebar.
+		ctx = b.tab("coordinator")
+		b.signInAs(ctx, base, "admin")
+		b.waitJS(ctx, "Ana's conversations", `document.querySelectorAll('#team-list .conv').length === 2`)
+		var fit struct {
+			Overflow float64 `json:"overflow"`
+			Injected int     `json:"injected"`
+			With     string  `json:"with"`
+		}
+		b.eval(ctx, `(() => {
+			const side = document.querySelector('.sidebar');
+			const right = side.getBoundingClientRect().right;
+			return {
+				overflow: Math.max(side.scrollWidth - side.clientWidth, ...[...side.querySelectorAll('.conv')].map(e => e.getBoundingClientRect().right - right)),
+				injected: side.querySelectorAll('img').length,
+				with: side.querySelector('#team-list .conv-with').textContent,
+			};
+		})()`, &fit)
+		if fit.Overflow > 0 || fit.Injected != 0 || !strings.Contains(fit.With, "<img src=x") {
+			t.Errorf("the coordinator's sidebar: overflows by %.0f px, %d injected elements, reads %q", fit.Overflow, fit.Injected, fit.With)
+		}
 	})
 	t.Run("offer", func(t *testing.T) {
 		needBrowser(t)

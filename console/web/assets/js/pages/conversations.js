@@ -201,14 +201,14 @@ function convButton(c, kind) {
   } else {
     const n = state.unread.get(c.id) || 0;
     if (n) side.append(h('span', { class: 'unread', text: `${n} new` }));
-    else side.append(h('span', { text: kind === 'others' ? memberName(c.assignee_id) : STATE_WORDS[c.state] || c.state }));
+    else side.append(h('span', { text: STATE_WORDS[c.state] || c.state }));
   }
   if (urgent) meta.append(h('span', { class: 'badge urgent', text: 'Urgent' }));
   if (c.language) meta.append(h('span', { class: 'badge lang', text: c.language, attrs: { title: 'Language' } }));
   for (const term of c.triage_terms || []) meta.append(h('span', { class: 'badge term', text: term, attrs: { title: 'Matched triage term' } }));
   if (c.opted_out) meta.append(h('span', { class: 'badge optout', text: 'Opted out' }));
   if (kind === 'mine' && c.last_inbound_at) meta.append(h('span', { text: 'last text ' + clock(c.last_inbound_at) }));
-  if (kind === 'others' && (state.unread.get(c.id) || 0)) meta.append(h('span', { text: 'with ' + memberName(c.assignee_id) }));
+  if (kind === 'others') meta.append(h('span', { class: 'conv-with', text: 'with ' + memberName(c.assignee_id) }));
   return h('button', {
     class: 'conv' + (urgent ? ' urgent' : ''),
     attrs: { type: 'button', 'aria-current': c.id === state.openId ? 'true' : null },
