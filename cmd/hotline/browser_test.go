@@ -699,11 +699,24 @@ func TestBrowserTakeNextAndOffers(t *testing.T) {
 		b.run(ctx, "opening the first again", chromedp.Click(chromedp.CSS(`#mine-list .conv[data-id="`+conv+`"]`)))
 		b.waitJS(ctx, "read", `!document.querySelector('#mine-list .conv[data-id="`+conv+`"] .unread') && !document.title.startsWith('(')`)
 
+		// Transfer the second back to the queue, with a note for whoever takes it.
+		b.run(ctx, "opening the second", chromedp.Click(chromedp.CSS(`#mine-list .conv[data-id="`+second+`"]`)))
+		b.waitJS(ctx, "the second open", `[...document.querySelectorAll('#messages .msg.inbound')].some(e => e.textContent.includes('another texter'))`)
+		b.run(ctx, "opening the transfer dialog", chromedp.Click(chromedp.CSS("#transfer")))
+		b.waitJS(ctx, "the transfer dialog", `document.querySelector('#transfer-dialog').open`)
+		b.run(ctx, "writing the note", chromedp.Focus(chromedp.CSS("#transfer-note")), chromedp.SendKeys(chromedp.CSS("#transfer-note"), "Asked for a Spanish speaker."),
+			chromedp.Click(chromedp.CSS(`#transfer-form button[type="submit"]`)))
+		b.waitJS(ctx, "the conversation back in the queue", `!document.querySelector('#transfer-dialog').open && !document.querySelector('#mine-list .conv[data-id="`+second+`"]')
+			&& document.querySelector('#queue-list .conv[data-id="`+second+`"]')`)
+
 		// The coordinator, at another computer, sees Ana's conversations under her
 		// name, which holds HTML and is long: as text, and within the sidebar.
 		ctx = b.tab("coordinator")
 		b.signInAs(ctx, base, "admin")
-		b.waitJS(ctx, "Ana's conversations", `document.querySelectorAll('#team-list .conv').length === 2`)
+		b.waitJS(ctx, "Ana's conversation", `document.querySelectorAll('#team-list .conv').length === 1 && document.querySelectorAll('#queue-list .conv').length === 1`)
+		b.run(ctx, "opening the transferred one", chromedp.Click(chromedp.CSS(`#queue-list .conv[data-id="`+second+`"]`)))
+		b.waitJS(ctx, "the transfer note and event", `[...document.querySelectorAll('#messages .msg.note .msg-body')].some(e => e.textContent === 'Asked for a Spanish speaker.')
+			&& [...document.querySelectorAll('#messages .msg.system')].some(e => e.textContent.includes('queue') && e.textContent.includes('by Ana'))`)
 		var fit struct {
 			Overflow float64 `json:"overflow"`
 			Injected int     `json:"injected"`
