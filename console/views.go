@@ -97,6 +97,7 @@ type messageView struct {
 	ErrorCode    int         `json:"error_code"`
 	ErrorMessage string      `json:"error_message"`
 	AuthorID     *string     `json:"author_id"`
+	TargetID     *string     `json:"target_id"`
 	Purpose      string      `json:"purpose"`
 	Segments     int         `json:"segments"`
 	CreatedAt    time.Time   `json:"created_at"`
@@ -106,7 +107,7 @@ type messageView struct {
 func viewMessage(m hotline.Message) messageView {
 	v := messageView{ID: m.ID.String(), Direction: string(m.Direction), Body: m.Body, Media: []mediaView{},
 		Status: string(m.Status), ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage, AuthorID: optionalID(m.AuthorID),
-		Purpose: string(m.Purpose), Segments: m.Segments, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}
+		TargetID: optionalID(m.TargetID), Purpose: string(m.Purpose), Segments: m.Segments, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}
 	for _, md := range m.Media {
 		v.Media = append(v.Media, mediaView{URL: md.URL, ContentType: md.ContentType})
 	}

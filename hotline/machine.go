@@ -88,6 +88,9 @@ type (
 		// By is the responder whose action it records ("Transferred …" by whom);
 		// zero for the texter's and the hotline's. Service.act fills it in.
 		By ID
+		// Target is the responder the event is about, such as whom a transfer went
+		// to; zero when it names nobody. The console shows their name.
+		Target ID
 	}
 )
 
@@ -313,7 +316,7 @@ func applyResponder(th Thread, ev Event, now time.Time, p Policy) (Thread, []Eff
 			effects = append(effects, RecordEvent{Text: "Transferred back to the queue."})
 		} else {
 			conv = assign(conv, e.To)
-			effects = append(effects, RecordEvent{Text: "Transferred to another responder."})
+			effects = append(effects, RecordEvent{Text: "Transferred to another responder.", Target: e.To})
 		}
 	case Close:
 		if err := mustBeAssignee(conv, e.By, "close"); err != nil {

@@ -82,6 +82,9 @@ type Message struct {
 	Media          []Media
 	Purpose        Purpose // outbound only
 	AuthorID       ID      // the responder who wrote a reply or note; zero for texters and the hotline
+	// TargetID is the responder a system event is about, such as whom a transfer
+	// went to (the event's text does not name them: names change); zero otherwise.
+	TargetID ID
 	// TwilioSID is the MessageSid: Twilio's for inbound texts, and the one Twilio gave
 	// an outbound text when it accepted it.
 	TwilioSID    string

@@ -92,7 +92,7 @@ func (s *Service) saveThread(tx Tx, th Thread, effects []Effect, now time.Time, 
 		case SendText:
 			_, err = s.queueText(tx, th, e.Purpose, e.Body, ID{}, now, out)
 		case RecordEvent:
-			err = s.appendMessage(tx, Message{ConversationID: th.Conversation.ID, Direction: DirectionSystem, Body: e.Text, AuthorID: e.By}, now, out)
+			err = s.appendMessage(tx, Message{ConversationID: th.Conversation.ID, Direction: DirectionSystem, Body: e.Text, AuthorID: e.By, TargetID: e.Target}, now, out)
 		case Page:
 			err = s.page(tx, th.Conversation, e, now, out)
 		}

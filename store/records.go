@@ -85,6 +85,7 @@ type messageRecord struct {
 	Media        []mediaRecord     `json:"media,omitempty"`
 	Purpose      hotline.Purpose   `json:"purpose,omitempty"`
 	AuthorID     hotline.ID        `json:"author,omitzero"`
+	TargetID     hotline.ID        `json:"target,omitzero"`
 	TwilioSID    string            `json:"sid,omitempty"`
 	Segments     int               `json:"segments,omitempty"`
 	Status       hotline.Status    `json:"status,omitempty"`
@@ -182,7 +183,7 @@ func decodeConversation(b []byte) (hotline.Conversation, error) {
 func encodeMessage(m hotline.Message) ([]byte, error) {
 	r := messageRecord{
 		V: messageRecordVersion, Direction: m.Direction, Body: m.Body, Purpose: m.Purpose,
-		AuthorID: m.AuthorID, TwilioSID: m.TwilioSID, Segments: m.Segments, Status: m.Status,
+		AuthorID: m.AuthorID, TargetID: m.TargetID, TwilioSID: m.TwilioSID, Segments: m.Segments, Status: m.Status,
 		ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage,
 		CreatedAt: nanos(m.CreatedAt), UpdatedAt: nanos(m.UpdatedAt), Extra: m.Extra,
 	}
@@ -204,7 +205,7 @@ func decodeMessage(key, b []byte) (hotline.Message, error) {
 	m := hotline.Message{
 		ID: idFrom(key, idLen), ConversationID: idFrom(key, 0),
 		Direction: r.Direction, Body: r.Body, Purpose: r.Purpose,
-		AuthorID: r.AuthorID, TwilioSID: r.TwilioSID, Segments: r.Segments, Status: r.Status,
+		AuthorID: r.AuthorID, TargetID: r.TargetID, TwilioSID: r.TwilioSID, Segments: r.Segments, Status: r.Status,
 		ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage,
 		CreatedAt: fromNanos(r.CreatedAt), UpdatedAt: fromNanos(r.UpdatedAt), Extra: r.Extra,
 	}

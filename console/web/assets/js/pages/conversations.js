@@ -94,6 +94,23 @@ function memberName(id) {
   return m ? m.display_name || m.username : 'A former team member';
 }
 
+// personName is someone's display name, even the signed-in user's own (for
+// sentences such as "Transferred to Bo by Ana").
+function personName(id) {
+  if (state.me && id === state.me.id) return state.me.display_name || state.me.username;
+  const m = state.team.get(id);
+  return m ? m.display_name || m.username : 'a former team member';
+}
+
+// systemText is what a system event says: a transfer to someone names them and who
+// transferred it, from the team list (the stored text names nobody: names change).
+function systemText(m) {
+  if (m.target_id) {
+    return `Transferred to ${personName(m.target_id)}` + (m.author_id ? ` by ${personName(m.author_id)}` : '') + '.';
+  }
+  return m.body;
+}
+
 // ---- Read markers and unread counts ----------------------------------------------
 
 const markerKey = (id) => `hotline.read.${state.me.id}.${id}`;
@@ -414,7 +431,7 @@ function messageItem(m) {
       else author = memberName(m.author_id) || 'Responder';
       break;
     case 'note': author = memberName(m.author_id) || 'Someone'; break;
-    default: author = m.author_id ? 'by ' + memberName(m.author_id) : '';
+    default: author = m.author_id && !m.target_id ? 'by ' + memberName(m.author_id) : '';
   }
   const meta = h('div', { class: 'msg-meta' });
   if (author) meta.append(h('span', { class: 'msg-author', text: author }));
@@ -429,7 +446,8 @@ function messageItem(m) {
       meta.append(h('span', { class: 'status-reason', text: `Reason: ${reason}` + (m.error_code ? ` (error ${m.error_code})` : '') }));
     }
   }
-  const li = h('li', { class: cls.join(' '), dataset: { id: m.id } }, h('p', { class: 'msg-body', text: m.body }));
+  const text = m.direction === 'system' ? systemText(m) : m.body;
+  const li = h('li', { class: cls.join(' '), dataset: { id: m.id } }, h('p', { class: 'msg-body', text }));
   for (const md of m.media || []) {
     const url = safeURL(md.url);
     const label = `Attachment (${md.content_type || 'file'})`;
