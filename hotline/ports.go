@@ -151,6 +151,9 @@ type ConversationFilter struct {
 	States     []State
 	AssigneeID ID
 	ContactID  ID
+	// Held matches only conversations under a legal hold (the store walks its
+	// index of them).
+	Held bool
 	// After is a cursor: only conversations with a greater ID match.
 	After ID
 	// Limit stops the iteration after this many matches; zero means no limit.

@@ -190,7 +190,7 @@ func (c *checker) conversations() error {
 		return err
 	}
 	// Where each index keeps the conversation ID in its keys.
-	idOffset := [len(conversationIndexes)]int{idLen, 1, 1 + timeLen, timeLen, idLen}
+	idOffset := [len(conversationIndexes)]int{idLen, 1, 1 + timeLen, timeLen, idLen, 0}
 	for i, index := range conversationIndexes {
 		err := c.each(index, func(k, _ []byte) {
 			if len(k) != idOffset[i]+idLen {

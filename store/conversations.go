@@ -42,12 +42,15 @@ func (t *tx) LatestConversation(contactID hotline.ID) (hotline.Conversation, err
 
 // Conversations calls fn for each conversation that matches f, oldest first. It
 // walks the narrowest index that f allows: the contact's conversations when
-// f.ContactID is set, else the conversations in f.States, else all of them.
+// f.ContactID is set, else the held ones when f.Held, else the conversations in
+// f.States, else all of them.
 func (t *tx) Conversations(f hotline.ConversationFilter, fn func(hotline.Conversation) error) error {
 	index, prefixes := bucketConversations, [][]byte{nil}
 	switch {
 	case !hotline.IsZeroID(f.ContactID):
 		index, prefixes = bucketConversationsByContact, [][]byte{bytes.Clone(f.ContactID[:])}
+	case f.Held:
+		index = bucketConversationsHeld
 	case len(f.States) > 0:
 		index, prefixes = bucketConversationsByState, nil
 		for _, s := range f.States {
@@ -106,6 +109,8 @@ func matches(c hotline.Conversation, f hotline.ConversationFilter) bool {
 	case !hotline.IsZeroID(f.AssigneeID) && c.AssigneeID != f.AssigneeID:
 		return false
 	case !hotline.IsZeroID(f.ContactID) && c.ContactID != f.ContactID:
+		return false
+	case f.Held && !c.LegalHold:
 		return false
 	case !hotline.IsZeroID(f.After) && bytes.Compare(c.ID[:], f.After[:]) <= 0:
 		return false
@@ -204,7 +209,7 @@ func (t *tx) PutConversation(c hotline.Conversation) error {
 // conversationIndexes are the index buckets a conversation has entries in, in the
 // order of conversationKeys.
 var conversationIndexes = [...][]byte{bucketConversationsByContact, bucketConversationsByState, bucketQueue, bucketDeadlines,
-	bucketConversationsByAssignee}
+	bucketConversationsByAssignee, bucketConversationsHeld}
 
 // conversationKeys are a conversation's index keys, nil where it has no entry.
 type conversationKeys [len(conversationIndexes)][]byte
@@ -221,5 +226,6 @@ func indexKeys(c hotline.Conversation) conversationKeys {
 		k[3] = deadlineKey(d, c.ID)
 	}
 	k[4] = assigneeKey(c)
+	k[5] = heldKey(c)
 	return k
 }

@@ -71,6 +71,8 @@
 //	  "texts"                             → the edited automatic texts by language
 //	stats_hourly                            the dashboard's texts per hour, counted with each new message (schema 6);
 //	  hour (timeKey) ‖ 'i' or 'o'         → decimal count   statistics: a purge does not take them back
+//	idx_conversations_held                  conversations under a legal hold, for the coordinators' list (schema 7)
+//	  conversationID                      → ∅   (moved with the hold flag by PutConversation; purge never deletes a held one)
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

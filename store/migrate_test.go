@@ -62,7 +62,8 @@ func TestOpen_RefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error { return setSchemaVersion(tx, 7) })
+	newer := SchemaVersion() + 1
+	err = db.Update(func(tx *bolt.Tx) error { return setSchemaVersion(tx, newer) })
 	if cerr := db.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
 	}
@@ -70,12 +71,12 @@ func TestOpen_RefusesNewerSchema(t *testing.T) {
 	s, err := Open(path, Options{NoSync: true})
 	if err == nil {
 		s.Close()
-		t.Fatal("Open of a schema 7 file succeeded")
+		t.Fatalf("Open of a schema %d file succeeded", newer)
 	}
 	if got, want := hotline.ErrorCode(err), hotline.EUNAVAILABLE; got != want {
 		t.Errorf("code = %s, want %s", got, want)
 	}
-	want := "open " + path + ": the database was written by a newer hotline (schema 7; this binary knows up to " +
+	want := "open " + path + ": the database was written by a newer hotline (schema " + strconv.Itoa(newer) + "; this binary knows up to " +
 		strconv.Itoa(SchemaVersion()) + "): upgrade the binary or restore a backup"
 	if got := hotline.ErrorMessage(err); got != want {
 		t.Errorf("message = %q\nwant %q", got, want)
@@ -88,8 +89,8 @@ func TestOpen_RefusesNewerSchema(t *testing.T) {
 	}
 	defer db.Close()
 	_ = db.View(func(tx *bolt.Tx) error {
-		if v, _ := schemaVersion(tx); v != 7 {
-			t.Errorf("schema version after the refusal = %d, want 7", v)
+		if v, _ := schemaVersion(tx); v != newer {
+			t.Errorf("schema version after the refusal = %d, want %d", v, newer)
 		}
 		return nil
 	})
