@@ -322,6 +322,9 @@ func applyResponder(th Thread, ev Event, now time.Time, p Policy) (Thread, []Eff
 		if err := mustBeAssignee(conv, e.By, "close"); err != nil {
 			return th, nil, err
 		}
+		if !p.CloseLists.AllowsDisposition(e.Disposition) {
+			return th, nil, Errorf(EINVALID, "disposition: %q is not one of the hotline's dispositions; GET /api/v1/settings lists them.", truncate(e.Disposition, 40))
+		}
 		conv.State, conv.ClosedAt, conv.ClosedReason = StateClosed, now, "responder"
 		conv.InactiveAt, conv.WaitingSince = time.Time{}, time.Time{}
 		conv = clearRouting(conv)

@@ -32,6 +32,9 @@ type Policy struct {
 	AutoReplyCap int
 	// Routing is how waiting conversations reach responders (routing_policy.go).
 	Routing RoutingPolicy
+	// CloseLists are the dispositions and tags of the close dialog; closing with a
+	// disposition outside a non-empty list is refused (close_lists.go).
+	CloseLists CloseLists
 }
 
 // DefaultPolicy returns the policy used when configuration sets nothing.

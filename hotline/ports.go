@@ -93,6 +93,8 @@ type ReadTx interface {
 	APITokenReadTx
 	TextsReadTx
 	StatsReadTx
+	// The close dialog's lists edited in the console (close_lists.go).
+	CloseListsReadTx
 }
 
 // Tx changes the store inside one transaction. Puts replace the whole record and keep
@@ -135,6 +137,7 @@ type Tx interface {
 	RetentionTx
 	APITokenTx
 	TextsTx
+	CloseListsTx
 }
 
 // OrphanStatus is a delivery status callback that arrived before the hotline had

@@ -55,6 +55,14 @@ func (s *Service) SetPolicy(p Policy) {
 	s.mu.Unlock()
 }
 
+// UpdatePolicy changes part of the policy in place, atomically: two settings
+// changed at once (texts, close lists) cannot undo each other.
+func (s *Service) UpdatePolicy(fn func(*Policy)) {
+	s.mu.Lock()
+	fn(&s.policy)
+	s.mu.Unlock()
+}
+
 // Store returns the store the service runs on, for read-only adapters (exports).
 func (s *Service) Store() Store { return s.store }
 

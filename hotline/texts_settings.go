@@ -85,9 +85,8 @@ func (s *TextSettings) stored(ctx context.Context) (map[string]Texts, error) {
 
 // apply puts configured texts overridden by edited in force.
 func (s *TextSettings) apply(edited map[string]Texts) {
-	p := s.svc.Policy()
-	p.TextsByLanguage = s.effective(edited)
-	s.svc.SetPolicy(p)
+	texts := s.effective(edited)
+	s.svc.UpdatePolicy(func(p *Policy) { p.TextsByLanguage = texts })
 }
 
 func (s *TextSettings) effective(edited map[string]Texts) map[string]Texts {

@@ -214,6 +214,9 @@ func (c *checker) coordinator() error {
 	if _, _, err := c.t.StoredTexts(); err != nil {
 		c.report("settings texts: %v", err)
 	}
+	if _, _, err := c.t.StoredCloseLists(); err != nil {
+		c.report("settings close_lists: %v", err)
+	}
 	return c.each(bucketStatsHourly, func(k, v []byte) {
 		if len(k) != timeLen+1 || (k[timeLen] != hourlyInbound && k[timeLen] != hourlyOutbound) {
 			c.report("stats_hourly %x: malformed key", k)

@@ -69,6 +69,7 @@
 //	  SHA-256(token) (32 bytes)           → API token record (id, user, name, created, last used, expires)
 //	settings                                what coordinators edit in the console, overriding the configuration (schema 6)
 //	  "texts"                             → the edited automatic texts by language
+//	  "close_lists"                       → the edited dispositions and tags of the close dialog (replace conversation.*)
 //	stats_hourly                            the dashboard's texts per hour, counted with each new message (schema 6);
 //	  hour (timeKey) ‖ 'i' or 'o'         → decimal count   statistics: a purge does not take them back
 //	idx_conversations_held                  conversations under a legal hold, for the coordinators' list (schema 7)
