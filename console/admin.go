@@ -26,6 +26,9 @@ type Tools struct {
 	Retention *hotline.Retention
 	Dashboard *hotline.Dashboard
 	Texts     *hotline.TextSettings
+	// CloseLists are the dispositions and tags as coordinators edit them; nil
+	// keeps Settings' (from configuration) and answers 503 on their routes.
+	CloseLists *hotline.CloseListSettings
 }
 
 func (t Tools) location() *time.Location {

@@ -143,6 +143,10 @@ var routes = []route{
 	{http.MethodGet, "/api/v1/dashboard/charts/wait-times.svg", (*api).waitTimesChart, true},
 	{http.MethodGet, "/api/v1/settings/texts", (*api).getTexts, true},
 	{http.MethodPut, "/api/v1/settings/texts", (*api).putTexts, true},
+	{http.MethodGet, "/api/v1/settings/dispositions", (*api).getCloseLists, true},
+	{http.MethodPut, "/api/v1/settings/dispositions", (*api).putCloseLists, true},
+	{http.MethodDelete, "/api/v1/settings/dispositions", (*api).resetCloseLists, true},
+	{http.MethodGet, "/api/v1/holds", (*api).holds, true},
 }
 
 // api holds the handlers' dependencies.

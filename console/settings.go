@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,22 +32,34 @@ type settingsView struct {
 }
 
 // settings: GET /api/v1/settings → {"dispositions","tags","max_segments",
-// "assignment","canned_placeholders"}.
+// "assignment","canned_placeholders"}: the dispositions and tags in force now (as
+// coordinators edited them, else from configuration).
 func (a *api) settings(c echo.Context) error {
 	if _, err := a.caller(c); err != nil {
 		return err
 	}
 	s := a.Settings
-	return render(c, http.StatusOK, settingsView{Dispositions: nonNil(s.Dispositions), Tags: nonNil(s.Tags),
+	l := a.closeLists()
+	return render(c, http.StatusOK, settingsView{Dispositions: nonNil(l.Dispositions), Tags: nonNil(l.Tags),
 		MaxSegments: s.MaxSegments, Assignment: s.Assignment, CannedPlaceholders: hotline.CannedPlaceholders})
 }
 
-// checkDisposition refuses a disposition outside the configured list.
+// closeLists returns the dispositions and tags in force: edited by coordinators
+// (Tools.CloseLists), else Settings'.
+func (a *api) closeLists() hotline.CloseLists {
+	if a.Tools.CloseLists != nil {
+		return a.Tools.CloseLists.Current()
+	}
+	return hotline.CloseLists{Dispositions: a.Settings.Dispositions, Tags: a.Settings.Tags}
+}
+
+// checkDisposition refuses a disposition outside the list in force, naming where it
+// comes from (closing checks it again in its transaction).
 func (a *api) checkDisposition(d string) error {
-	if d == "" || len(a.Settings.Dispositions) == 0 || slices.Contains(a.Settings.Dispositions, d) {
+	if l := a.closeLists(); l.AllowsDisposition(d) {
 		return nil
 	}
-	return hotline.Errorf(hotline.EINVALID, "disposition: %q is not one of the configured dispositions (conversation.dispositions); GET /api/v1/settings lists them.", truncate(d, 40))
+	return hotline.Errorf(hotline.EINVALID, "disposition: %q is not one of the hotline's dispositions (coordinators edit them on the Dispositions and tags page; conversation.dispositions in the configuration); GET /api/v1/settings lists them.", truncate(d, 40))
 }
 
 type memberView struct {

@@ -42,14 +42,20 @@ func openExisting(cfg config.Config) (*store.Store, error) {
 }
 
 // wireTools gives the console the coordinators' tools: exports, backups, retention
-// (and its daily job), the dashboard and the automatic texts edited in the console,
-// which it loads now so that they are in force from the first text.
+// (and its daily job), the dashboard and the automatic texts, dispositions and tags
+// edited in the console, which it loads now so that they are in force from the
+// first text.
 func (a *app) wireTools(deps *console.Deps) error {
 	loc := a.cfg.Location()
 	retention := hotline.NewRetention(a.svc, a.cfg.Retention.Days)
 	texts := hotline.NewTextSettings(a.svc, a.svc.Policy().TextsByLanguage, a.cfg.SMS.MaxSegments)
 	if err := texts.Load(context.Background()); err != nil {
 		return fmt.Errorf("loading the automatic texts edited in the console: %w", err)
+	}
+	closeLists := hotline.NewCloseListSettings(a.svc, hotline.CloseLists{
+		Dispositions: a.cfg.Conversation.Dispositions, Tags: a.cfg.Conversation.Tags})
+	if err := closeLists.Load(context.Background()); err != nil {
+		return fmt.Errorf("loading the dispositions and tags edited in the console: %w", err)
 	}
 	roster := hotline.NewRoster(a.svc)
 	onCall := func(ctx context.Context, at time.Time) ([]hotline.ID, bool, error) {
@@ -61,7 +67,7 @@ func (a *app) wireTools(deps *console.Deps) error {
 		return s.OnCallAt(at), s.Unset(), nil
 	}
 	deps.Tools = console.Tools{Store: a.store, Location: loc, Backup: a.store.Backup, Retention: retention,
-		Dashboard: hotline.NewDashboard(a.svc, loc, onCall), Texts: texts}
+		Dashboard: hotline.NewDashboard(a.svc, loc, onCall), Texts: texts, CloseLists: closeLists}
 	if a.cfg.Retention.Days > 0 {
 		log := a.log.With().Str("component", "retention").Logger()
 		log.Info().Int("days", a.cfg.Retention.Days).Msg("closed conversations older than this are purged daily")
