@@ -12,6 +12,8 @@ package faketwilio
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,7 +264,10 @@ func (s *Server) add(m Message) Message {
 	s.seq++
 	m.Seq = s.seq
 	if m.SID == "" {
-		m.SID = fmt.Sprintf("SM%032x", s.seq)
+		// Random, as Twilio's are: a test's own inbound SIDs must not collide.
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		m.SID = "SM" + hex.EncodeToString(b[:])
 	}
 	if m.Created.IsZero() {
 		m.Created = time.Now().UTC().Truncate(time.Second) // Twilio keeps seconds
