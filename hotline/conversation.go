@@ -90,6 +90,11 @@ type Conversation struct {
 	// LegalHold exempts the conversation from retention: it is never purged while
 	// set (see Retention). Coordinators set and clear it; both are audited.
 	LegalHold bool
+
+	// Chain is the head of the conversation's hash chain (chain.go): the store
+	// keeps it as messages and status changes are appended, and fills it on read;
+	// PutConversation ignores it.
+	Chain ChainHead
 }
 
 // NextDeadline returns the earliest timer of the conversation, or the zero time when

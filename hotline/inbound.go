@@ -17,6 +17,9 @@ type InboundMessage struct {
 	Segments   int
 	// Extra holds webhook parameters kept by configuration (location fields).
 	Extra map[string]string
+	// Webhook is the request as Twilio sent it (every parameter and the
+	// signature), kept with the message as evidence; nil when no webhook brought it.
+	Webhook *Webhook
 }
 
 // InboundResult tells the caller what ReceiveInbound stored.
@@ -84,7 +87,7 @@ func (s *Service) ReceiveInbound(ctx context.Context, in InboundMessage) (Inboun
 			th.Conversation.ID = NewID(now)
 		}
 		msg := Message{ID: NewID(now), ConversationID: th.Conversation.ID, Direction: DirectionInbound, Body: in.Body,
-			Media: in.Media, TwilioSID: in.SID, Segments: in.Segments, Status: StatusReceived, Extra: in.Extra}
+			Media: in.Media, TwilioSID: in.SID, Segments: in.Segments, Status: StatusReceived, Extra: in.Extra, Webhook: in.Webhook}
 		if err := s.appendMessage(tx, msg, now, &out); err != nil {
 			return err
 		}

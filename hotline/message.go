@@ -96,4 +96,10 @@ type Message struct {
 	UpdatedAt    time.Time
 	// Extra holds inbound webhook parameters kept by configuration (location fields).
 	Extra map[string]string
+	// Webhook is the inbound webhook as Twilio sent it, signature included (nil
+	// for other messages): evidence, sealed like the body.
+	Webhook *Webhook
+	// Chain is the message's place in its conversation's hash chain (chain.go). The
+	// store sets it when the message is first written and never changes it.
+	Chain ChainLink
 }

@@ -48,6 +48,9 @@ type ReadTx interface {
 	// Messages calls fn for each message of the conversation after the message with
 	// ID after (from the first when after is zero), in order.
 	Messages(conversationID, after ID, fn func(Message) error) error
+	// StatusEvents calls fn for each delivery status entry of the conversation's
+	// chain, oldest first (chain.go).
+	StatusEvents(conversationID ID, fn func(StatusEvent) error) error
 
 	OutboxEntry(id ID) (OutboxEntry, error)
 	// Outbox calls fn for each pending outbox entry, oldest first.

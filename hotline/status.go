@@ -64,7 +64,7 @@ func (s *Service) applyStatus(tx Tx, m Message, u StatusUpdate, now time.Time, o
 		if m.Extra == nil {
 			m.Extra = map[string]string{}
 		}
-		m.Extra["RawDlrDoneDate"] = u.DoneAt
+		m.Extra[ExtraDoneDate] = u.DoneAt
 	}
 	if err := tx.PutMessage(m); err != nil {
 		return err

@@ -20,7 +20,8 @@ const maxProblems = 1000
 // and kept status callbacks decode; users, sessions and audit entries decode, the
 // username and per-user session indexes match them both ways, and every session's
 // user exists (users.go, sessions.go, audit.go); canned responses decode
-// (canned.go). It returns
+// (canned.go); every conversation's hash chain verifies against its head, and an
+// encrypted store holds no plain record of texters (check_evidence.go). It returns
 // the problems found (empty when the file is clean); the error is for failing to
 // check at all. Problems name keys and IDs, never message bodies or phone numbers.
 func (s *Store) Check(ctx context.Context) ([]string, error) {
@@ -81,7 +82,7 @@ func (c *checker) run() error {
 	if missing {
 		return nil
 	}
-	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.counters, c.checkpoints, c.orphans,
+	for _, step := range []func() error{c.contacts, c.conversations, c.messages, c.outbox, c.chains, c.sealing, c.counters, c.checkpoints, c.orphans,
 		c.users, c.sessions, c.audit, c.routing, c.canned, c.coordinator} {
 		if err := step(); err != nil {
 			return err
@@ -115,7 +116,7 @@ func (c *checker) wantEntry(index, key, value []byte, what string) {
 
 func (c *checker) contacts() error {
 	err := c.each(bucketContacts, func(k, v []byte) {
-		ct, err := decodeContact(v)
+		ct, err := c.t.decodeContact(k, v)
 		switch {
 		case err != nil:
 			c.report("contact %x: %v", k, err)
@@ -125,7 +126,7 @@ func (c *checker) contacts() error {
 			return
 		}
 		what := "contact " + ct.ID.String()
-		c.wantEntry(bucketContactByAddress, []byte(ct.Address), k, what)
+		c.wantEntry(bucketContactByAddress, c.t.addressKey(ct.Address), k, what)
 		if ct.Handle != "" {
 			c.wantEntry(bucketContactByHandle, []byte(ct.Handle), k, what)
 		}
@@ -138,7 +139,12 @@ func (c *checker) contacts() error {
 		key  func(hotline.Contact) string
 		show func([]byte) string
 	}{
-		{bucketContactByAddress, func(ct hotline.Contact) string { return string(ct.Address) }, func(k []byte) string { return hotline.Address(k).Masked() }},
+		{bucketContactByAddress, func(ct hotline.Contact) string { return string(c.t.addressKey(ct.Address)) }, func(k []byte) string {
+			if len(k) > 0 && k[0] == 0 {
+				return fmt.Sprintf("%x", k[1:9]) // a keyed hash: its start is enough to find it
+			}
+			return hotline.Address(k).Masked()
+		}},
 		{bucketContactByHandle, func(ct hotline.Contact) string { return ct.Handle }, func(k []byte) string { return string(k) }},
 	}
 	for _, ix := range indexes {
@@ -167,7 +173,7 @@ func (c *checker) contacts() error {
 
 func (c *checker) conversations() error {
 	err := c.each(bucketConversations, func(k, v []byte) {
-		cv, err := decodeConversation(v)
+		cv, err := c.t.decodeConversation(k, v)
 		switch {
 		case err != nil:
 			c.report("conversation %x: %v", k, err)
@@ -222,7 +228,7 @@ func (c *checker) messages() error {
 			c.report("messages %x: malformed key", k)
 			return
 		}
-		m, err := decodeMessage(k, v)
+		m, err := c.t.decodeMessage(k, v)
 		what := fmt.Sprintf("message %s/%s", idFrom(k, 0), idFrom(k, idLen))
 		if err != nil {
 			c.report("%s: %v", what, err)
@@ -262,7 +268,7 @@ func (c *checker) outbox() error {
 			c.report("outbox %x: malformed key", k)
 			return
 		}
-		e, err := decodeOutbox(k, v)
+		e, err := c.t.decodeOutbox(k, v)
 		what := "outbox entry " + idFrom(k, 0).String()
 		switch {
 		case err != nil:

@@ -68,7 +68,7 @@ func TestCheck_FindsPlantedProblems(t *testing.T) {
 		}, "decode contact record"},
 		{"record from the future", func(tx *bolt.Tx, _ hotline.Contact, conv hotline.Conversation, m hotline.Message) error {
 			return tx.Bucket(bucketMessages).Put(pairKey(conv.ID, m.ID), []byte(`{"v":9}`))
-		}, "version 9, this binary knows 1 to 1"},
+		}, "version 9, this binary knows 1 to 2"},
 		{"wrong counter", func(tx *bolt.Tx, _ hotline.Contact, _ hotline.Conversation, _ hotline.Message) error {
 			return tx.Bucket(bucketMeta).Put(counterKey(bucketMessages), []byte("5"))
 		}, "counter count/messages is 5, bucket holds 1"},

@@ -14,11 +14,18 @@ func (t *tx) Contact(id hotline.ID) (hotline.Contact, error) {
 	} else if v == nil {
 		return hotline.Contact{}, notFound("Contact %s not found.", id)
 	}
-	return decodeContact(v)
+	return t.decodeContact(id[:], v)
 }
 
 // ContactByAddress returns the contact who texts from a, or ENOTFOUND.
 func (t *tx) ContactByAddress(a hotline.Address) (hotline.Contact, error) {
+	if t.keys != nil && a != "" {
+		c, err := t.contactByIndex(bucketContactByAddress, t.keys.addressKey(a), "No contact with address "+a.Masked()+".")
+		if !hotline.IsNotFound(err) || !t.encrypting() {
+			return c, err
+		}
+		// A store being encrypted may not have moved this entry yet.
+	}
 	return t.contactByIndex(bucketContactByAddress, []byte(a), "No contact with address "+a.Masked()+".")
 }
 
@@ -54,13 +61,13 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	if err != nil && !isNew {
 		return err
 	}
-	if err := t.claim(bucketContactByAddress, []byte(c.Address), c.ID[:], "Another contact already has the address "+c.Address.Masked()+"."); err != nil {
+	if err := t.claim(bucketContactByAddress, t.addressKey(c.Address), c.ID[:], "Another contact already has the address "+c.Address.Masked()+"."); err != nil {
 		return err
 	}
 	if err := t.claim(bucketContactByHandle, []byte(c.Handle), c.ID[:], "Another contact already has the handle "+c.Handle+"."); err != nil {
 		return err
 	}
-	v, err := encodeContact(c)
+	v, err := t.encodeContact(c)
 	if err != nil {
 		return err
 	}
@@ -73,11 +80,11 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	}
 	var oldAddress, oldHandle []byte
 	if !isNew {
-		oldAddress, oldHandle = []byte(old.Address), nonEmpty(old.Handle)
+		oldAddress, oldHandle = t.addressKey(old.Address), nonEmpty(old.Handle)
 	} else if err := t.count(bucketContacts, 1); err != nil {
 		return err
 	}
-	if err := t.updateIndex(bucketContactByAddress, oldAddress, []byte(c.Address), c.ID[:]); err != nil {
+	if err := t.updateIndex(bucketContactByAddress, oldAddress, t.addressKey(c.Address), c.ID[:]); err != nil {
 		return err
 	}
 	return t.updateIndex(bucketContactByHandle, oldHandle, nonEmpty(c.Handle), c.ID[:])
@@ -104,4 +111,14 @@ func nonEmpty(s string) []byte {
 		return nil
 	}
 	return []byte(s)
+}
+
+// addressKey is a texter's address as idx_contact_address keys it: the address
+// itself in a store without a master key, else its keyed hash (crypto.go), so that
+// the index holds no phone number.
+func (t *tx) addressKey(a hotline.Address) []byte {
+	if t.keys != nil {
+		return t.keys.addressKey(a)
+	}
+	return []byte(a)
 }

@@ -16,7 +16,7 @@ func (t *tx) Conversation(id hotline.ID) (hotline.Conversation, error) {
 	} else if v == nil {
 		return hotline.Conversation{}, notFound("Conversation %s not found.", id)
 	}
-	return decodeConversation(v)
+	return t.decodeConversation(id[:], v)
 }
 
 // LatestConversation returns the contact's newest conversation, open or closed, or
@@ -178,7 +178,7 @@ func (t *tx) PutConversation(c hotline.Conversation) error {
 	if err != nil && !isNew {
 		return err
 	}
-	v, err := encodeConversation(c)
+	v, err := t.encodeConversation(c)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,61 @@
 //	  hour (timeKey) ‖ 'i' or 'o'         → decimal count   statistics: a purge does not take them back
 //	idx_conversations_held                  conversations under a legal hold, for the coordinators' list (schema 7)
 //	  conversationID                      → ∅   (moved with the hold flag by PutConversation; purge never deletes a held one)
+//	chain_heads                             the end of each conversation's hash chain (schema 8, chain.go)
+//	  conversationID                      → head record (seq, hash of the last entry)
+//	status_events                           delivery status changes, chained entries (schema 8); no content
+//	  conversationID ‖ eventID            → status entry record (message, status, SID, error, done date, seq, prev, hash)
+//	shred_pending                           data keys to destroy: their records were deleted (schema 8, encrypted stores)
+//	  kind ('c' conversation, 't' contact) ‖ ID → ∅   (emptied once the keystore has forgotten them)
+//	meta (encryption, signing)
+//	  crypto                              → {"state": "encrypting"|"encrypted", "keystore": ID}; absent: plaintext
+//	  signing_key                         → {"public": Ed25519 key, "seed": private seed in a plaintext store only}
+//
+// The keystore is a second bbolt file (crypto.keys_file, default hotline.keys.db
+// beside the database), never part of a store backup:
+//
+//	meta
+//	  format, id (the keystore ID meta/crypto names), kwk_check (tells a wrong master key), master_key_id
+//	data_keys
+//	  kind ‖ ID                           → data key wrapped by the key-wrapping key (AES-256-GCM, AAD: the name)
+//	secrets
+//	  "index"                             → the HMAC key of idx_contact_address, wrapped
+//	  "signing"                           → the Ed25519 seed that signs evidence bundles, wrapped
+//
+// # Tamper-evident history
+//
+// Every message and every delivery status change of a conversation is an entry of
+// its hash chain (hotline/chain.go documents the canonical encoding). PutMessage
+// appends: a new message gets the next sequence number, the previous entry's hash
+// and its own; a changed delivery status of a stored message becomes a
+// status_events entry, and the message keeps the delivery it was written with
+// ("written"), so that every entry can be hashed again from the records alone.
+// Nothing else of a stored message may change. Verify (and Check) recompute every
+// chain and name the first entry that does not match.
+//
+// # Encryption at rest
+//
+// With a master key (Options.MasterKey, from crypto.master_key_file or the
+// environment; never in a file the hotline writes), what texters wrote and where
+// they write from is sealed with AES-256-GCM (crypto.go, sealed.go): message bodies,
+// media, extra fields, webhook evidence and chain nonces under the conversation's
+// data key; contact addresses under the contact's; the triage terms of a
+// conversation; outbox entries to texters (number and body). Associated data is
+// the bucket and the record key, so a ciphertext moved to another record does not
+// open. idx_contact_address is keyed by 0x00 ‖ HMAC-SHA256(index key, address).
+// Left in plaintext: IDs, states, times, handles, Twilio SIDs, statuses and error
+// codes, chain hashes (which cover a random nonce, so a short body cannot be
+// guessed from its hash), users (responders' own phones), pages to responders (no
+// texter content), audit entries (never content), settings and counters.
+//
+// Data keys live in the keystore, not in the store, because crypto-shredding must
+// reach backups: a purge deletes the conversation and destroys its data key
+// (shred_pending makes that survive a crash), and since store backups (Backup,
+// `hotline backup`) never contain the keystore, a backup taken before the purge
+// holds records no key opens any more. The keystore must then be backed up on its
+// own (BackupKeys), and only its newest copy kept: an older copy of the keystore
+// would still hold the destroyed key. RotateMasterKey re-wraps the keystore's keys
+// in one transaction without touching a record.
 //
 // Records are JSON objects with a version field "v" and times as Unix nanoseconds
 // (records.go). They are private to this package: the domain's types may change

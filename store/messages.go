@@ -13,7 +13,7 @@ func (t *tx) Message(conversationID, id hotline.ID) (hotline.Message, error) {
 	} else if v == nil {
 		return hotline.Message{}, notFound("Message %s not found.", id)
 	}
-	return decodeMessage(key, v)
+	return t.decodeMessage(key, v)
 }
 
 // MessageBySID returns the message Twilio knows by the SID, or ENOTFOUND.
@@ -34,7 +34,7 @@ func (t *tx) MessageBySID(sid string) (hotline.Message, error) {
 // after (from the first when after is zero), oldest first.
 func (t *tx) Messages(conversationID, after hotline.ID, fn func(hotline.Message) error) error {
 	return t.scan(bucketMessages, conversationID[:], after, func(k, v []byte) error {
-		m, err := decodeMessage(k, v)
+		m, err := t.decodeMessage(k, v)
 		if err != nil {
 			return err
 		}
@@ -44,6 +44,11 @@ func (t *tx) Messages(conversationID, after hotline.ID, fn func(hotline.Message)
 
 // PutMessage writes the message and moves its SID index entry. A SID that belongs to
 // another message is ECONFLICT.
+//
+// A new message is appended to its conversation's hash chain (chain.go): it gets a
+// nonce and its link, whatever m.Chain held. A stored message may change only its
+// delivery (status, SID, error, Twilio's done date; else EINTERNAL), and each such
+// change is appended to the chain as a status entry.
 func (t *tx) PutMessage(m hotline.Message) error {
 	switch {
 	case hotline.IsZeroID(m.ID):
@@ -60,7 +65,15 @@ func (t *tx) PutMessage(m hotline.Message) error {
 	if err := t.claim(bucketMessageBySID, nonEmpty(m.TwilioSID), key, "Twilio message "+m.TwilioSID+" is already stored."); err != nil {
 		return err
 	}
-	v, err := encodeMessage(m)
+	if isNew {
+		err = t.chainNew(&m)
+	} else {
+		err = t.chainUpdate(old, &m)
+	}
+	if err != nil {
+		return err
+	}
+	v, err := t.encodeMessage(key, m)
 	if err != nil {
 		return err
 	}

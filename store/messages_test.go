@@ -31,11 +31,16 @@ func TestMessage_RoundTrip(t *testing.T) {
 	})
 
 	mustView(t, s, func(tx hotline.ReadTx) error {
-		for _, want := range []hotline.Message{in, out} {
+		for i, want := range []hotline.Message{in, out} {
 			got, err := tx.Message(conv.ID, want.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The store chains each new message (chain.go): the nth is entry n.
+			if got.Chain.Seq != uint64(i+1) || got.Chain.Hash.IsZero() || len(got.Chain.Nonce) != 16 {
+				t.Errorf("Message %d chain link = %+v, want entry %d with a hash and a nonce", i, got.Chain, i+1)
+			}
+			got.Chain = hotline.ChainLink{}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Message =\n%+v\nwant\n%+v", got, want)
 			}
@@ -44,6 +49,7 @@ func TestMessage_RoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		got.Chain = hotline.ChainLink{}
 		if !reflect.DeepEqual(got, in) {
 			t.Errorf("MessageBySID =\n%+v\nwant\n%+v", got, in)
 		}

@@ -28,6 +28,7 @@ var migrations = []migration{
 	{name: "create schedules, pages and the assignee index", run: createRoutingBuckets},
 	{name: "create api_tokens, settings and stats_hourly", run: createCoordinatorBuckets},
 	{name: "create the legal hold index", run: createHoldIndex},
+	{name: "chain the messages (tamper-evident history)", run: createEvidenceBuckets},
 }
 
 // SchemaVersion returns the newest schema this binary knows: the one Open leaves
@@ -107,7 +108,7 @@ var schema3Buckets = [][]byte{bucketUsers, bucketUserByUsername, bucketSessions,
 var schema4Buckets = [][]byte{bucketCanned}
 
 // allBuckets are the top-level buckets of the current schema.
-var allBuckets = slices.Concat(schema1Buckets, schema2Buckets, schema3Buckets, schema4Buckets, routingBuckets, coordinatorBuckets, holdBuckets)
+var allBuckets = slices.Concat(schema1Buckets, schema2Buckets, schema3Buckets, schema4Buckets, routingBuckets, coordinatorBuckets, holdBuckets, evidenceBuckets)
 
 // countedBuckets keep their record count in meta (see Stats).
 var countedBuckets = [][]byte{bucketContacts, bucketConversations, bucketMessages}

@@ -12,13 +12,13 @@ func (t *tx) OutboxEntry(id hotline.ID) (hotline.OutboxEntry, error) {
 	} else if v == nil {
 		return hotline.OutboxEntry{}, notFound("Outbox entry %s not found.", id)
 	}
-	return decodeOutbox(id[:], v)
+	return t.decodeOutbox(id[:], v)
 }
 
 // Outbox calls fn for each pending outbox entry, oldest first.
 func (t *tx) Outbox(fn func(hotline.OutboxEntry) error) error {
 	return t.scan(bucketOutbox, nil, hotline.ID{}, func(k, v []byte) error {
-		e, err := decodeOutbox(k, v)
+		e, err := t.decodeOutbox(k, v)
 		if err != nil {
 			return err
 		}
@@ -31,7 +31,7 @@ func (t *tx) PutOutbox(e hotline.OutboxEntry) error {
 	if hotline.IsZeroID(e.ID) {
 		return hotline.Errorf(hotline.EINVALID, "An outbox entry needs an ID.")
 	}
-	v, err := encodeOutbox(e)
+	v, err := t.encodeOutbox(e)
 	if err != nil {
 		return err
 	}

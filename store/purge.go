@@ -2,15 +2,19 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 
 	"github.com/hotlinehq/hotline/hotline"
 )
 
 // DeleteConversation deletes a conversation and everything that hangs off it: its
-// messages and their SID index entries, the outbox entries of those messages, and
-// the conversation's own index entries, keeping the counters right. The contact
-// stays (see DeleteContact). It fails with ENOTFOUND when there is no such
-// conversation.
+// messages and their SID index entries, the outbox entries of those messages, its
+// chain (head and status entries), and the conversation's own index entries,
+// keeping the counters right; and in an encrypted store it destroys the
+// conversation's data key once the transaction commits (crypto-shredding), so that
+// copies of its records in backups cannot be read either. The contact stays (see
+// DeleteContact). It fails with ENOTFOUND when there is no such conversation.
 func (t *tx) DeleteConversation(id hotline.ID) error {
 	conv, err := t.Conversation(id)
 	if err != nil {
@@ -32,14 +36,14 @@ func (t *tx) DeleteConversation(id hotline.ID) error {
 	var keys, sidKeys [][]byte
 	c := msgs.Cursor()
 	for k, v := c.Seek(id[:]); hasPrefix(k, id[:]); k, v = c.Next() {
-		m, err := decodeMessage(k, v)
+		sid, err := messageSID(v)
 		if err != nil {
 			return err
 		}
 		keys = append(keys, bytes.Clone(k))
-		if m.TwilioSID != "" {
-			if owner := sids.Get([]byte(m.TwilioSID)); bytes.Equal(owner, k) {
-				sidKeys = append(sidKeys, []byte(m.TwilioSID))
+		if sid != "" {
+			if owner := sids.Get([]byte(sid)); bytes.Equal(owner, k) {
+				sidKeys = append(sidKeys, []byte(sid))
 			}
 		}
 	}
@@ -64,6 +68,9 @@ func (t *tx) DeleteConversation(id hotline.ID) error {
 	if err := t.count(bucketMessages, -int64(len(keys))); err != nil {
 		return err
 	}
+	if err := t.deleteChain(id); err != nil {
+		return err
+	}
 	for i, key := range indexKeys(conv) {
 		if key == nil {
 			continue
@@ -83,7 +90,46 @@ func (t *tx) DeleteConversation(id hotline.ID) error {
 	if err := convs.Delete(id[:]); err != nil {
 		return err
 	}
-	return t.count(bucketConversations, -1)
+	if err := t.count(bucketConversations, -1); err != nil {
+		return err
+	}
+	return t.shredKey(conversationKey(id))
+}
+
+// messageSID reads a message record's Twilio SID, which is never sealed, without
+// opening the rest.
+func messageSID(v []byte) (string, error) {
+	var r struct {
+		V   int    `json:"v"`
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(v, &r); err != nil {
+		return "", fmt.Errorf("decode message record (%d bytes): %w", len(v), jsonErrorWithoutContent(err))
+	}
+	return r.SID, nil
+}
+
+// deleteChain deletes a conversation's chain head and status entries.
+func (t *tx) deleteChain(id hotline.ID) error {
+	events, err := t.bucket(bucketStatusEvents)
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	c := events.Cursor()
+	for k, _ := c.Seek(id[:]); hasPrefix(k, id[:]); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := events.Delete(k); err != nil {
+			return err
+		}
+	}
+	heads, err := t.bucket(bucketChainHeads)
+	if err != nil {
+		return err
+	}
+	return heads.Delete(id[:])
 }
 
 // DeleteContact deletes a contact and its address and handle index entries. It
@@ -104,7 +150,7 @@ func (t *tx) DeleteContact(id hotline.ID) error {
 	for _, ix := range []struct {
 		bucket []byte
 		key    []byte
-	}{{bucketContactByAddress, []byte(ct.Address)}, {bucketContactByHandle, nonEmpty(ct.Handle)}} {
+	}{{bucketContactByAddress, t.addressKey(ct.Address)}, {bucketContactByHandle, nonEmpty(ct.Handle)}} {
 		if ix.key == nil {
 			continue
 		}
@@ -125,5 +171,8 @@ func (t *tx) DeleteContact(id hotline.ID) error {
 	if err := contacts.Delete(id[:]); err != nil {
 		return err
 	}
-	return t.count(bucketContacts, -1)
+	if err := t.count(bucketContacts, -1); err != nil {
+		return err
+	}
+	return t.shredKey(contactKey(id))
 }

@@ -21,17 +21,22 @@ import (
 // binary encoding would be faster still but opaque to an operator with bbolt's CLI;
 // the version field leaves room to switch should the target grow.
 
+// Records of what texters wrote or where they write from have a sealed form (an
+// encrypted store, sealed.go): the fields marked "sealed" move into "sealed", an
+// AES-256-GCM ciphertext under the conversation's or the contact's data key. The
+// plain form (a store without a master key) keeps them in the record itself.
+// Version 2 of these records added the sealed form and the hash chain's fields.
 const (
-	contactRecordVersion      = 1
-	conversationRecordVersion = 1
-	messageRecordVersion      = 1
-	outboxRecordVersion       = 1
+	contactRecordVersion      = 2
+	conversationRecordVersion = 2
+	messageRecordVersion      = 2
+	outboxRecordVersion       = 2
 )
 
 type contactRecord struct {
 	V               int             `json:"v"`
 	ID              hotline.ID      `json:"id"`
-	Address         hotline.Address `json:"addr"`
+	Address         hotline.Address `json:"addr,omitempty"` // sealed
 	Handle          string          `json:"handle,omitempty"`
 	OptedOut        bool            `json:"opted_out,omitempty"`
 	OptedOutAt      int64           `json:"opted_out_at,omitempty"`
@@ -40,6 +45,7 @@ type contactRecord struct {
 	LastSeen        int64           `json:"last_seen,omitempty"`
 	AutoReplyWindow int64           `json:"auto_reply_window,omitempty"`
 	AutoReplies     int             `json:"auto_replies,omitempty"`
+	Sealed          []byte          `json:"sealed,omitempty"`
 }
 
 type conversationRecord struct {
@@ -49,7 +55,7 @@ type conversationRecord struct {
 	Handle          string           `json:"handle,omitempty"`
 	State           hotline.State    `json:"state"`
 	Priority        hotline.Priority `json:"priority,omitempty"`
-	TriageTerms     []string         `json:"triage,omitempty"`
+	TriageTerms     []string         `json:"triage,omitempty"` // sealed: the risk terms the texter wrote
 	Language        string           `json:"lang,omitempty"`
 	AssigneeID      hotline.ID       `json:"assignee,omitzero"`
 	Responders      []hotline.ID     `json:"responders,omitempty"`
@@ -70,6 +76,7 @@ type conversationRecord struct {
 	Disposition     string           `json:"disposition,omitempty"`
 	Tags            []string         `json:"tags,omitempty"`
 	LegalHold       bool             `json:"hold,omitempty"`
+	Sealed          []byte           `json:"sealed,omitempty"`
 }
 
 type mediaRecord struct {
@@ -77,12 +84,21 @@ type mediaRecord struct {
 	ContentType string `json:"type,omitempty"`
 }
 
-// messageRecord is stored under conversationID ‖ messageID, so holds neither.
+// webhookRecord is the inbound webhook kept as evidence (hotline.Webhook).
+type webhookRecord struct {
+	URL       string              `json:"url"`
+	Signature string              `json:"sig,omitempty"`
+	Params    map[string][]string `json:"params,omitempty"`
+}
+
+// messageRecord is stored under conversationID ‖ messageID, so holds neither. Seq,
+// prev and hash place it in its conversation's chain (hotline/chain.go); the
+// nonce is part of its chained content, so it is sealed with the body.
 type messageRecord struct {
 	V            int               `json:"v"`
 	Direction    hotline.Direction `json:"dir"`
-	Body         string            `json:"body,omitempty"`
-	Media        []mediaRecord     `json:"media,omitempty"`
+	Body         string            `json:"body,omitempty"`  // sealed
+	Media        []mediaRecord     `json:"media,omitempty"` // sealed
 	Purpose      hotline.Purpose   `json:"purpose,omitempty"`
 	AuthorID     hotline.ID        `json:"author,omitzero"`
 	TargetID     hotline.ID        `json:"target,omitzero"`
@@ -93,21 +109,39 @@ type messageRecord struct {
 	ErrorMessage string            `json:"error_message,omitempty"`
 	CreatedAt    int64             `json:"created,omitempty"`
 	UpdatedAt    int64             `json:"updated,omitempty"`
-	Extra        map[string]string `json:"extra,omitempty"`
+	Extra        map[string]string `json:"extra,omitempty"`   // sealed
+	Webhook      *webhookRecord    `json:"webhook,omitempty"` // sealed
+	Nonce        []byte            `json:"nonce,omitempty"`   // sealed
+	Seq          uint64            `json:"seq,omitempty"`
+	Prev         string            `json:"prev,omitempty"` // hex
+	Hash         string            `json:"hash,omitempty"` // hex
+	// Written holds the delivery fields as the message was written, once a status
+	// change made them differ (the chain covers those).
+	Written *deliveryRecord `json:"written,omitempty"`
+	Sealed  []byte          `json:"sealed,omitempty"`
+}
+
+// deliveryRecord is hotline.Delivery.
+type deliveryRecord struct {
+	Status       hotline.Status `json:"status,omitempty"`
+	SID          string         `json:"sid,omitempty"`
+	ErrorCode    int            `json:"error_code,omitempty"`
+	ErrorMessage string         `json:"error_message,omitempty"`
 }
 
 // outboxRecord is stored under its ID.
 type outboxRecord struct {
 	V              int             `json:"v"`
 	ConversationID hotline.ID      `json:"conversation,omitzero"`
-	To             hotline.Address `json:"to"`
-	Body           string          `json:"body,omitempty"`
+	To             hotline.Address `json:"to,omitempty"`   // sealed when the entry has a conversation
+	Body           string          `json:"body,omitempty"` // sealed when the entry has a conversation
 	Status         hotline.Status  `json:"status,omitempty"`
 	Attempts       int             `json:"attempts,omitempty"`
 	NextAttemptAt  int64           `json:"next_attempt,omitempty"`
 	SendingSince   int64           `json:"sending_since,omitempty"`
 	LastError      string          `json:"last_error,omitempty"`
 	CreatedAt      int64           `json:"created,omitempty"`
+	Sealed         []byte          `json:"sealed,omitempty"`
 }
 
 // nanos encodes a time for a record: 0 for the zero time.
@@ -126,30 +160,45 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func encodeContact(c hotline.Contact) ([]byte, error) {
-	return json.Marshal(contactRecord{
+// errSealed refuses to decode a sealed record without the store's keys.
+func errSealed(kind string) error {
+	return fmt.Errorf("decode %s record: it is encrypted; read it through a store opened with its master key", kind)
+}
+
+func contactToRecord(c hotline.Contact) contactRecord {
+	return contactRecord{
 		V: contactRecordVersion, ID: c.ID, Address: c.Address, Handle: c.Handle,
 		OptedOut: c.OptedOut, OptedOutAt: nanos(c.OptedOutAt), Language: c.Language,
 		FirstSeen: nanos(c.FirstSeen), LastSeen: nanos(c.LastSeen),
 		AutoReplyWindow: nanos(c.AutoReplyWindow), AutoReplies: c.AutoReplies,
-	})
+	}
 }
 
-func decodeContact(b []byte) (hotline.Contact, error) {
-	var r contactRecord
-	if err := unmarshal("contact", b, &r, contactRecordVersion); err != nil {
-		return hotline.Contact{}, err
-	}
+func contactFromRecord(r contactRecord) hotline.Contact {
 	return hotline.Contact{
 		ID: r.ID, Address: r.Address, Handle: r.Handle,
 		OptedOut: r.OptedOut, OptedOutAt: fromNanos(r.OptedOutAt), Language: r.Language,
 		FirstSeen: fromNanos(r.FirstSeen), LastSeen: fromNanos(r.LastSeen),
 		AutoReplyWindow: fromNanos(r.AutoReplyWindow), AutoReplies: r.AutoReplies,
-	}, nil
+	}
 }
 
-func encodeConversation(c hotline.Conversation) ([]byte, error) {
-	return json.Marshal(conversationRecord{
+// encodeContact writes the plain form of a contact record.
+func encodeContact(c hotline.Contact) ([]byte, error) { return json.Marshal(contactToRecord(c)) }
+
+// decodeContact reads the plain form of a contact record.
+func decodeContact(b []byte) (hotline.Contact, error) {
+	var r contactRecord
+	if err := unmarshal("contact", b, &r, contactRecordVersion); err != nil {
+		return hotline.Contact{}, err
+	} else if r.Sealed != nil {
+		return hotline.Contact{}, errSealed("contact")
+	}
+	return contactFromRecord(r), nil
+}
+
+func conversationToRecord(c hotline.Conversation) conversationRecord {
+	return conversationRecord{
 		V: conversationRecordVersion, ID: c.ID, ContactID: c.ContactID, Handle: c.Handle,
 		State: c.State, Priority: c.Priority, TriageTerms: c.TriageTerms, Language: c.Language,
 		AssigneeID: c.AssigneeID, Responders: c.Responders,
@@ -159,14 +208,10 @@ func encodeConversation(c hotline.Conversation) ([]byte, error) {
 		OfferExpires: nanos(c.OfferExpiresAt), Passed: c.Passed, EscalateAt: nanos(c.EscalateAt), Escalation: c.Escalation,
 		FallbackAt: nanos(c.FallbackAt), AfterHoursSent: c.AfterHoursSent,
 		ClosedReason: c.ClosedReason, Disposition: c.Disposition, Tags: c.Tags, LegalHold: c.LegalHold,
-	})
+	}
 }
 
-func decodeConversation(b []byte) (hotline.Conversation, error) {
-	var r conversationRecord
-	if err := unmarshal("conversation", b, &r, conversationRecordVersion); err != nil {
-		return hotline.Conversation{}, err
-	}
+func conversationFromRecord(r conversationRecord) hotline.Conversation {
 	return hotline.Conversation{
 		ID: r.ID, ContactID: r.ContactID, Handle: r.Handle,
 		State: r.State, Priority: r.Priority, TriageTerms: r.TriageTerms, Language: r.Language,
@@ -177,15 +222,38 @@ func decodeConversation(b []byte) (hotline.Conversation, error) {
 		OfferExpiresAt: fromNanos(r.OfferExpires), Passed: r.Passed, EscalateAt: fromNanos(r.EscalateAt), Escalation: r.Escalation,
 		FallbackAt: fromNanos(r.FallbackAt), AfterHoursSent: r.AfterHoursSent,
 		ClosedReason: r.ClosedReason, Disposition: r.Disposition, Tags: r.Tags, LegalHold: r.LegalHold,
-	}, nil
+	}
 }
 
-func encodeMessage(m hotline.Message) ([]byte, error) {
+// encodeConversation writes the plain form of a conversation record.
+func encodeConversation(c hotline.Conversation) ([]byte, error) {
+	return json.Marshal(conversationToRecord(c))
+}
+
+// decodeConversation reads the plain form of a conversation record. The sealed
+// fields of a sealed record stay empty: the callers that read records without keys
+// (migrations) need none of them.
+func decodeConversation(b []byte) (hotline.Conversation, error) {
+	var r conversationRecord
+	if err := unmarshal("conversation", b, &r, conversationRecordVersion); err != nil {
+		return hotline.Conversation{}, err
+	}
+	return conversationFromRecord(r), nil
+}
+
+func messageToRecord(m hotline.Message) messageRecord {
 	r := messageRecord{
 		V: messageRecordVersion, Direction: m.Direction, Body: m.Body, Purpose: m.Purpose,
 		AuthorID: m.AuthorID, TargetID: m.TargetID, TwilioSID: m.TwilioSID, Segments: m.Segments, Status: m.Status,
 		ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage,
 		CreatedAt: nanos(m.CreatedAt), UpdatedAt: nanos(m.UpdatedAt), Extra: m.Extra,
+		Nonce: m.Chain.Nonce, Seq: m.Chain.Seq,
+	}
+	if m.Chain.Seq > 0 {
+		r.Prev, r.Hash = m.Chain.Prev.String(), m.Chain.Hash.String()
+	}
+	if w := m.Chain.Written; w != nil {
+		r.Written = &deliveryRecord{Status: w.Status, SID: w.SID, ErrorCode: w.ErrorCode, ErrorMessage: w.ErrorMessage}
 	}
 	if len(m.Media) > 0 {
 		r.Media = make([]mediaRecord, len(m.Media))
@@ -193,21 +261,35 @@ func encodeMessage(m hotline.Message) ([]byte, error) {
 			r.Media[i] = mediaRecord{URL: md.URL, ContentType: md.ContentType}
 		}
 	}
-	return json.Marshal(r)
+	if w := m.Webhook; w != nil {
+		r.Webhook = &webhookRecord{URL: w.URL, Signature: w.Signature, Params: w.Params}
+	}
+	return r
 }
 
-// decodeMessage decodes the message stored under key (conversationID ‖ messageID).
-func decodeMessage(key, b []byte) (hotline.Message, error) {
-	var r messageRecord
-	if err := unmarshal("message", b, &r, messageRecordVersion); err != nil {
-		return hotline.Message{}, err
-	}
+// messageFromRecord decodes the record stored under key (conversationID ‖ messageID).
+func messageFromRecord(key []byte, r messageRecord) (hotline.Message, error) {
 	m := hotline.Message{
 		ID: idFrom(key, idLen), ConversationID: idFrom(key, 0),
 		Direction: r.Direction, Body: r.Body, Purpose: r.Purpose,
 		AuthorID: r.AuthorID, TargetID: r.TargetID, TwilioSID: r.TwilioSID, Segments: r.Segments, Status: r.Status,
 		ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage,
 		CreatedAt: fromNanos(r.CreatedAt), UpdatedAt: fromNanos(r.UpdatedAt), Extra: r.Extra,
+		Chain: hotline.ChainLink{Seq: r.Seq, Nonce: r.Nonce},
+	}
+	if r.Seq > 0 {
+		var err error
+		if r.Seq > 1 {
+			if m.Chain.Prev, err = hotline.ParseDigest(r.Prev); err != nil {
+				return m, fmt.Errorf("decode message record: prev: malformed hash")
+			}
+		}
+		if m.Chain.Hash, err = hotline.ParseDigest(r.Hash); err != nil {
+			return m, fmt.Errorf("decode message record: hash: malformed hash")
+		}
+	}
+	if w := r.Written; w != nil {
+		m.Chain.Written = &hotline.Delivery{Status: w.Status, SID: w.SID, ErrorCode: w.ErrorCode, ErrorMessage: w.ErrorMessage}
 	}
 	if len(r.Media) > 0 {
 		m.Media = make([]hotline.Media, len(r.Media))
@@ -215,28 +297,54 @@ func decodeMessage(key, b []byte) (hotline.Message, error) {
 			m.Media[i] = hotline.Media{URL: md.URL, ContentType: md.ContentType}
 		}
 	}
+	if w := r.Webhook; w != nil {
+		m.Webhook = &hotline.Webhook{URL: w.URL, Signature: w.Signature, Params: w.Params}
+	}
 	return m, nil
 }
 
-func encodeOutbox(e hotline.OutboxEntry) ([]byte, error) {
-	return json.Marshal(outboxRecord{
+// encodeMessage writes the plain form of a message record.
+func encodeMessage(m hotline.Message) ([]byte, error) { return json.Marshal(messageToRecord(m)) }
+
+// decodeMessage decodes the plain form of the message stored under key
+// (conversationID ‖ messageID).
+func decodeMessage(key, b []byte) (hotline.Message, error) {
+	var r messageRecord
+	if err := unmarshal("message", b, &r, messageRecordVersion); err != nil {
+		return hotline.Message{}, err
+	} else if r.Sealed != nil {
+		return hotline.Message{}, errSealed("message")
+	}
+	return messageFromRecord(key, r)
+}
+
+func outboxToRecord(e hotline.OutboxEntry) outboxRecord {
+	return outboxRecord{
 		V: outboxRecordVersion, ConversationID: e.ConversationID, To: e.To, Body: e.Body,
 		Status: e.Status, Attempts: e.Attempts, NextAttemptAt: nanos(e.NextAttemptAt),
 		SendingSince: nanos(e.SendingSince), LastError: e.LastError, CreatedAt: nanos(e.CreatedAt),
-	})
+	}
 }
 
-// decodeOutbox decodes the outbox entry stored under key (its ID).
+func outboxFromRecord(key []byte, r outboxRecord) hotline.OutboxEntry {
+	return hotline.OutboxEntry{
+		ID: idFrom(key, 0), ConversationID: r.ConversationID, To: r.To, Body: r.Body,
+		Status: r.Status, Attempts: r.Attempts, NextAttemptAt: fromNanos(r.NextAttemptAt),
+		SendingSince: fromNanos(r.SendingSince), LastError: r.LastError, CreatedAt: fromNanos(r.CreatedAt),
+	}
+}
+
+// encodeOutbox writes the plain form of an outbox entry record.
+func encodeOutbox(e hotline.OutboxEntry) ([]byte, error) { return json.Marshal(outboxToRecord(e)) }
+
+// decodeOutbox decodes the plain form of the outbox entry stored under key (its ID).
+// The sealed fields of a sealed record stay empty.
 func decodeOutbox(key, b []byte) (hotline.OutboxEntry, error) {
 	var r outboxRecord
 	if err := unmarshal("outbox entry", b, &r, outboxRecordVersion); err != nil {
 		return hotline.OutboxEntry{}, err
 	}
-	return hotline.OutboxEntry{
-		ID: idFrom(key, 0), ConversationID: r.ConversationID, To: r.To, Body: r.Body,
-		Status: r.Status, Attempts: r.Attempts, NextAttemptAt: fromNanos(r.NextAttemptAt),
-		SendingSince: fromNanos(r.SendingSince), LastError: r.LastError, CreatedAt: fromNanos(r.CreatedAt),
-	}, nil
+	return outboxFromRecord(key, r), nil
 }
 
 // unmarshal decodes a record and checks its version. The error never quotes the

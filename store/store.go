@@ -56,6 +56,15 @@ type Options struct {
 	BatchSize int
 	// NoSync skips fsync on commit. It loses data on a crash: tests only.
 	NoSync bool
+	// MasterKey (32 bytes, see ParseMasterKey) encrypts the store at rest
+	// (crypto.go). Nil keeps it in plaintext, and refuses a store that is encrypted.
+	// A plaintext store opened with a key is encrypted by Open (encrypt.go).
+	MasterKey []byte
+	// KeysPath is the keystore file, which holds the wrapped data keys; empty means
+	// DefaultKeysPath. It must not be in the same backups as the store (doc.go).
+	KeysPath string
+	// OnEncrypt, when set, hears how far Open got with encrypting a plaintext store.
+	OnEncrypt func(EncryptProgress)
 }
 
 // Store is the bbolt implementation of hotline.Store. One process owns the file.
@@ -63,6 +72,9 @@ type Options struct {
 type Store struct {
 	db   *bolt.DB
 	path string
+	// keys are the keystore's keys; nil without a master key.
+	keys *keyring
+	opts Options
 	// writers counts Update calls in flight, to choose between committing at once
 	// and joining a group commit.
 	writers atomic.Int32
@@ -94,20 +106,44 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = opts.BatchDelay
 	db.MaxBatchSize = opts.BatchSize
-	s := &Store{db: db, path: path}
+	if opts.KeysPath == "" {
+		opts.KeysPath = DefaultKeysPath(path)
+	}
+	s := &Store{db: db, path: path, opts: opts}
 	if err := s.migrate(); err != nil {
 		_ = db.Close()
+		return nil, err
+	}
+	if err := s.openKeys(); err != nil {
+		_ = s.keys.close()
+		_ = s.db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close releases the file. Transactions still running finish first.
+// Close releases the file and the keystore. Transactions still running finish first.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if kerr := s.keys.close(); err == nil {
+		err = kerr
+	}
+	if err != nil {
 		return storeError("close", err)
 	}
 	return nil
+}
+
+// Encrypted reports whether the store is encrypted at rest (opened with its master
+// key).
+func (s *Store) Encrypted() bool { return s.keys != nil }
+
+// KeysPath returns the keystore's path ("" without a master key).
+func (s *Store) KeysPath() string {
+	if s.keys == nil {
+		return ""
+	}
+	return s.keys.path
 }
 
 // Path returns the database file's path.
@@ -134,14 +170,24 @@ func (s *Store) write(ctx context.Context, commit func(func(*bolt.Tx) error) err
 		return err
 	}
 	var fnErr error
+	var shreds []keyRef
 	err := commit(func(btx *bolt.Tx) error {
-		t := &tx{tx: btx}
+		t := &tx{tx: btx, keys: s.keys}
 		fnErr = fn(t)
 		t.tx = nil
+		if fnErr == nil && len(t.newRaw) > 0 {
+			// A record is never on disk before its key: the keys go first. If this
+			// transaction then fails, they are keys of nothing.
+			fnErr = s.keys.saveKeys(t.newRaw)
+		}
+		shreds = t.shreds
 		return fnErr
 	})
 	if err != nil && err == fnErr {
 		return err
+	}
+	if err == nil && len(shreds) > 0 {
+		err = s.shred(shreds)
 	}
 	return storeError("update", err)
 }
@@ -154,7 +200,7 @@ func (s *Store) View(ctx context.Context, fn func(hotline.ReadTx) error) error {
 	}
 	var fnErr error
 	err := s.db.View(func(btx *bolt.Tx) error {
-		t := &tx{tx: btx}
+		t := &tx{tx: btx, keys: s.keys}
 		fnErr = fn(t)
 		t.tx = nil
 		return fnErr

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"errors"
 	"strconv"
 
@@ -14,7 +15,19 @@ import (
 // decoded into fresh memory: nothing aliases the memory map after the transaction.
 type tx struct {
 	tx *bolt.Tx
+	// keys are the store's keys; nil for a store without a master key.
+	keys *keyring
+	// newKeys are the data keys this transaction made (newRaw unwrapped), saved to
+	// the keystore before it commits (Store.write); shreds are the data keys to
+	// destroy once it has committed (purge.go).
+	newKeys map[keyRef]cipher.AEAD
+	newRaw  map[keyRef][]byte
+	shreds  []keyRef
 }
+
+// encrypting reports whether the store is being encrypted (encrypt.go): records of
+// both forms may be met.
+func (t *tx) encrypting() bool { return t.keys != nil && t.keys.encrypting.Load() }
 
 var _ hotline.Tx = (*tx)(nil)
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -40,6 +41,7 @@ func inbound(svc Service, cfg Config, log zerolog.Logger) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		in.Webhook = evidence(c, cfg.PublicURL)
 		res, err := svc.ReceiveInbound(c.Request().Context(), in)
 		if err != nil {
 			return err
@@ -144,4 +146,17 @@ func bindMedia(f url.Values) ([]hotline.Media, error) {
 		media = append(media, hotline.Media{URL: raw, ContentType: strings.TrimSpace(f.Get(fmt.Sprintf("MediaContentType%d", i)))})
 	}
 	return media, nil
+}
+
+// evidence keeps the request as Twilio sent it: the URL it signed, the
+// X-Twilio-Signature header and every parameter (location fields included, since
+// the signature covers them). The store seals it with the message body; evidence
+// bundles carry it so that the signature can be checked again with the auth token.
+func evidence(c echo.Context, publicURL string) *hotline.Webhook {
+	f := formOf(c)
+	params := make(map[string][]string, len(f))
+	for name, values := range f {
+		params[name] = slices.Clone(values)
+	}
+	return &hotline.Webhook{URL: requestURL(publicURL, c), Signature: c.Request().Header.Get(SignatureHeader), Params: params}
 }

@@ -206,7 +206,21 @@ func TestInbound_stored(t *testing.T) {
 	if len(svc.inbound) != 1 {
 		t.Fatalf("service got %d messages, want 1", len(svc.inbound))
 	}
-	if got := svc.inbound[0]; !reflect.DeepEqual(got, want) {
+	got := svc.inbound[0]
+	// The request is kept as evidence: every parameter, the signed URL and the
+	// signature, which verifies again from what is kept.
+	if w := got.Webhook; w == nil {
+		t.Error("service got no webhook evidence")
+	} else {
+		if !reflect.DeepEqual(url.Values(w.Params), p) {
+			t.Errorf("evidence params = %v, want every parameter sent: %v", w.Params, p)
+		}
+		if !ValidSignature([]string{testToken}, w.URL, url.Values(w.Params), w.Signature) {
+			t.Errorf("evidence signature %q does not verify for %s", w.Signature, w.URL)
+		}
+	}
+	got.Webhook = nil
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("service got\n%+v\nwant\n%+v", got, want)
 	}
 

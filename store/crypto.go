@@ -1,0 +1,482 @@
+package store
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/hotlinehq/hotline/hotline"
+)
+
+// Encryption at rest (doc.go tells the whole design).
+//
+// The master key (32 bytes from configuration) never touches a file the hotline
+// writes. From it, HKDF-SHA256 derives the key-wrapping key (KWK) and a check value.
+// Every conversation and every contact has its own random 256-bit data key; records
+// are sealed with AES-256-GCM under their data key, with the bucket and the record's
+// key as associated data, so a sealed value moved to another record does not open.
+// Data keys, the address index key and the signing key are kept wrapped by the KWK
+// in the keystore: a second bbolt file (hotline.keys.db by default) that backups of
+// the store do not contain. Destroying a data key there (a purge) makes every copy of
+// the records it sealed unreadable, in the live file and in every backup of it.
+
+// MasterKeySize is the size of a master key: 32 bytes (AES-256).
+const MasterKeySize = 32
+
+// ParseMasterKey reads a master key: exactly 32 random bytes, or their base64
+// (standard or URL alphabet, padded or not) with surrounding white space. 32 bytes
+// of printable text are refused: they are a password, not a random key.
+func ParseMasterKey(b []byte) ([]byte, error) {
+	if len(b) == MasterKeySize && !printable(b) {
+		return bytes.Clone(b), nil
+	}
+	s := strings.TrimSpace(string(b))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			if len(k) != MasterKeySize {
+				return nil, fmt.Errorf("the key decodes to %d bytes, not %d", len(k), MasterKeySize)
+			}
+			return k, nil
+		}
+	}
+	if len(b) == MasterKeySize {
+		return nil, errors.New("the key is 32 characters of text, not 32 random bytes; generate one with: openssl rand -base64 32")
+	}
+	return nil, fmt.Errorf("the key is neither %d raw bytes nor their base64 (%d bytes given); generate one with: openssl rand -base64 32", MasterKeySize, len(b))
+}
+
+func printable(b []byte) bool {
+	for _, r := range string(b) {
+		if !unicode.IsPrint(r) && !unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// MasterKeyID names a master key without revealing it: 16 hex digits derived from
+// it, shown in errors and by `hotline key`, so that an operator can tell keys apart.
+func MasterKeyID(master []byte) string {
+	id, _ := hkdf.Key(sha256.New, master, nil, "hotline master key id v1", 8)
+	return hex.EncodeToString(id)
+}
+
+// Keystore layout (doc.go draws it).
+var (
+	ksBucketMeta    = []byte("meta")
+	ksBucketKeys    = []byte("data_keys")
+	ksBucketSecrets = []byte("secrets")
+	ksKeyFormat     = []byte("format")
+	ksKeyID         = []byte("id")
+	ksKeyCheck      = []byte("kwk_check")
+	ksKeyMasterID   = []byte("master_key_id")
+	ksSecretIndex   = []byte("index")
+	ksSecretSigning = []byte("signing")
+)
+
+const (
+	keystoreFormat = "1"
+	// keyCacheSize bounds the unwrapped data keys kept in memory.
+	keyCacheSize = 1 << 16
+	// sealVersion is the first byte of every sealed value.
+	sealVersion byte = 1
+)
+
+// Kinds of data key: the first byte of a data_keys key.
+const (
+	keyKindConversation byte = 'c'
+	keyKindContact      byte = 't' // texter
+)
+
+// keyRef names a data key.
+type keyRef struct {
+	kind byte
+	id   hotline.ID
+}
+
+func (r keyRef) bytes() []byte { return join([]byte{r.kind}, r.id[:]) }
+
+func (r keyRef) String() string {
+	if r.kind == keyKindContact {
+		return "contact " + r.id.String()
+	}
+	return "conversation " + r.id.String()
+}
+
+func conversationKey(id hotline.ID) keyRef { return keyRef{keyKindConversation, id} }
+func contactKey(id hotline.ID) keyRef      { return keyRef{keyKindContact, id} }
+
+// keyring is an encrypted store's view of its keystore: the wrapping key, the index
+// key, and a cache of unwrapped data keys.
+type keyring struct {
+	db     *bolt.DB
+	path   string
+	id     []byte // the keystore's ID, which the store's meta names
+	kwk    cipher.AEAD
+	index  []byte // HMAC-SHA256 key of idx_contact_address
+	master string // the master key's ID
+	// encrypting is set while a plaintext store is being encrypted (encrypt.go).
+	encrypting atomic.Bool
+
+	mu    sync.Mutex
+	cache map[keyRef]cipher.AEAD
+}
+
+// kdf derives a key from the master key for one purpose.
+func kdf(master []byte, purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, master, nil, purpose, 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot produce
+	}
+	return k
+}
+
+func newAEAD(key []byte) cipher.AEAD {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // key sizes are ours
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return aead
+}
+
+// kwkCheck is the value a keystore keeps to tell the right master key from a wrong
+// one: HMAC-SHA256 under a key derived for this purpose, over the keystore's ID.
+func kwkCheck(master, id []byte) []byte {
+	m := hmac.New(sha256.New, kdf(master, "hotline keystore check v1"))
+	m.Write(id)
+	return m.Sum(nil)
+}
+
+// DefaultKeysPath is where the keystore of the database at dbPath is kept unless
+// configured: beside it, hotline.db → hotline.keys.db. Keep it out of file-system
+// snapshots of the data: see doc.go.
+func DefaultKeysPath(dbPath string) string {
+	return strings.TrimSuffix(dbPath, ".db") + ".keys.db"
+}
+
+// openKeystore opens (create: or creates) the keystore file and checks the master
+// key against it. A keystore has one writer: the process that owns the store.
+func openKeystore(path string, master []byte, create bool, opts Options) (*keyring, error) {
+	_, statErr := os.Stat(path)
+	switch {
+	case errors.Is(statErr, os.ErrNotExist) && !create:
+		return nil, hotline.Errorf(hotline.EUNAVAILABLE,
+			"the keystore %s is missing: the store is encrypted and its data keys are there; restore the keystore from its backup, or set crypto.keys_file to where it is", path)
+	case statErr != nil && !errors.Is(statErr, os.ErrNotExist):
+		return nil, hotline.Errorf(hotline.EUNAVAILABLE, "open keystore %s: %v", path, statErr)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, hotline.Errorf(hotline.EUNAVAILABLE, "open keystore %s: %v", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, hotline.Errorf(hotline.EUNAVAILABLE, "open keystore %s: the file is locked by another process (is a hotline running with it?)", path)
+	} else if err != nil {
+		return nil, hotline.Errorf(hotline.EUNAVAILABLE, "open keystore %s: %v", path, err)
+	}
+	kr := &keyring{db: db, path: path, kwk: newAEAD(kdf(master, "hotline key wrapping v1")), master: MasterKeyID(master),
+		cache: map[keyRef]cipher.AEAD{}}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(ksBucketMeta)
+		if meta == nil { // a new keystore
+			for _, name := range [][]byte{ksBucketMeta, ksBucketKeys, ksBucketSecrets} {
+				if _, err := tx.CreateBucket(name); err != nil {
+					return err
+				}
+			}
+			meta = tx.Bucket(ksBucketMeta)
+			id := make([]byte, 16)
+			rand.Read(id)
+			index := make([]byte, 32)
+			rand.Read(index)
+			for _, kv := range [][2][]byte{{ksKeyFormat, []byte(keystoreFormat)}, {ksKeyID, id},
+				{ksKeyCheck, kwkCheck(master, id)}, {ksKeyMasterID, []byte(kr.master)}} {
+				if err := meta.Put(kv[0], kv[1]); err != nil {
+					return err
+				}
+			}
+			if err := tx.Bucket(ksBucketSecrets).Put(ksSecretIndex, kr.wrap(ksSecretIndex, index)); err != nil {
+				return err
+			}
+		}
+		if f := string(meta.Get(ksKeyFormat)); f != keystoreFormat {
+			return hotline.Errorf(hotline.EUNAVAILABLE, "keystore %s: format %q, this binary knows %q: upgrade the binary", path, f, keystoreFormat)
+		}
+		kr.id = bytes.Clone(meta.Get(ksKeyID))
+		if !hmac.Equal(meta.Get(ksKeyCheck), kwkCheck(master, kr.id)) {
+			return hotline.Errorf(hotline.EUNAVAILABLE,
+				"the configured master key (id %s) does not open the keystore %s, whose keys are wrapped by master key %s: configure that key (after a rotation, the new one)",
+				kr.master, path, meta.Get(ksKeyMasterID))
+		}
+		index, err := kr.unwrap(ksSecretIndex, tx.Bucket(ksBucketSecrets).Get(ksSecretIndex))
+		if err != nil {
+			return fmt.Errorf("keystore %s: the address index key: %w", path, err)
+		}
+		kr.index = index
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, storeError("open keystore", err)
+	}
+	return kr, nil
+}
+
+func (kr *keyring) close() error {
+	if kr == nil {
+		return nil
+	}
+	return kr.db.Close()
+}
+
+// wrap seals a key for the keystore, bound to the name it is stored under.
+func (kr *keyring) wrap(name, key []byte) []byte {
+	return sealWith(kr.kwk, join([]byte("hotline-key-v1\x00"), name), key)
+}
+
+// unwrap opens a key wrapped under name.
+func (kr *keyring) unwrap(name, wrapped []byte) ([]byte, error) {
+	if wrapped == nil {
+		return nil, errors.New("missing")
+	}
+	k, err := openWith(kr.kwk, join([]byte("hotline-key-v1\x00"), name), wrapped)
+	if err != nil {
+		return nil, errors.New("does not unwrap with the master key (damaged, or wrapped by another key)")
+	}
+	return k, nil
+}
+
+// sealWith encrypts plain: version ‖ 12-byte random nonce ‖ ciphertext and tag.
+func sealWith(aead cipher.AEAD, aad, plain []byte) []byte {
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
+	out[0] = sealVersion
+	rand.Read(out[1:])
+	return aead.Seal(out, out[1:1+aead.NonceSize()], plain, aad)
+}
+
+// openWith decrypts what sealWith wrote.
+func openWith(aead cipher.AEAD, aad, sealed []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < 1+n+aead.Overhead() || sealed[0] != sealVersion {
+		return nil, errors.New("malformed sealed value")
+	}
+	return aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad)
+}
+
+// errShredded is the cause of a record whose data key was destroyed.
+var errShredded = errors.New("its data key was destroyed (crypto-shredded by a purge)")
+
+// dataKey returns the data key of ref: from the transaction's new keys, the cache,
+// or the keystore. When the keystore has none, create makes one, kept in the
+// transaction until it commits (see Store.write); otherwise it is errShredded.
+func (kr *keyring) dataKey(t *tx, ref keyRef, create bool) (cipher.AEAD, error) {
+	if aead, ok := t.newKeys[ref]; ok {
+		return aead, nil
+	}
+	kr.mu.Lock()
+	aead, ok := kr.cache[ref]
+	kr.mu.Unlock()
+	if ok {
+		return aead, nil
+	}
+	var wrapped []byte
+	err := kr.db.View(func(tx *bolt.Tx) error {
+		wrapped = bytes.Clone(tx.Bucket(ksBucketKeys).Get(ref.bytes()))
+		return nil
+	})
+	if err != nil {
+		return nil, storeError("keystore", err)
+	}
+	if wrapped == nil {
+		if !create {
+			return nil, errShredded
+		}
+		raw := make([]byte, 32)
+		rand.Read(raw)
+		aead = newAEAD(raw)
+		if t.newKeys == nil {
+			t.newKeys = map[keyRef]cipher.AEAD{}
+			t.newRaw = map[keyRef][]byte{}
+		}
+		t.newKeys[ref], t.newRaw[ref] = aead, raw
+		return aead, nil
+	}
+	raw, err := kr.unwrap(ref.bytes(), wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("data key of %s: %w", ref, err)
+	}
+	aead = newAEAD(raw)
+	kr.remember(ref, aead)
+	return aead, nil
+}
+
+func (kr *keyring) remember(ref keyRef, aead cipher.AEAD) {
+	kr.mu.Lock()
+	if len(kr.cache) >= keyCacheSize {
+		clear(kr.cache)
+	}
+	kr.cache[ref] = aead
+	kr.mu.Unlock()
+}
+
+// saveKeys writes the data keys a transaction made, wrapped, before the
+// transaction commits: a record is never on disk before its key.
+func (kr *keyring) saveKeys(raw map[keyRef][]byte) error {
+	err := kr.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(ksBucketKeys)
+		for ref, k := range raw {
+			if b.Get(ref.bytes()) != nil {
+				continue // made by a run of the same function that did commit its key
+			}
+			if err := b.Put(ref.bytes(), kr.wrap(ref.bytes(), k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return storeError("keystore", err)
+}
+
+// destroy deletes data keys from the keystore (crypto-shredding) and forgets them.
+func (kr *keyring) destroy(refs []keyRef) error {
+	err := kr.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(ksBucketKeys)
+		for _, ref := range refs {
+			if err := b.Delete(ref.bytes()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	kr.mu.Lock()
+	for _, ref := range refs {
+		delete(kr.cache, ref)
+	}
+	kr.mu.Unlock()
+	return storeError("keystore", err)
+}
+
+// hasKey reports whether the keystore holds ref's data key.
+func (kr *keyring) hasKey(ref keyRef) (bool, error) {
+	var ok bool
+	err := kr.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(ksBucketKeys).Get(ref.bytes()) != nil
+		return nil
+	})
+	return ok, err
+}
+
+// addressKey is the key of a texter's address in idx_contact_address of an
+// encrypted store: 0x00 ‖ HMAC-SHA256(index key, address). Plain addresses never
+// start with 0x00, so a store being encrypted tells the two apart.
+func (kr *keyring) addressKey(a hotline.Address) []byte {
+	m := hmac.New(sha256.New, kr.index)
+	m.Write([]byte("hotline-address-v1\x00"))
+	m.Write([]byte(a))
+	return append([]byte{0}, m.Sum(nil)...)
+}
+
+// recordAAD binds a sealed value to where it is stored: bucket and record key.
+func recordAAD(bucket, key []byte) []byte {
+	return join([]byte("hotline-record-v1\x00"), bucket, []byte{0}, key)
+}
+
+// seal encrypts plain for the record at bucket/key under ref's data key, making
+// the key when the keystore has none.
+func (t *tx) seal(ref keyRef, bucket, key, plain []byte) ([]byte, error) {
+	aead, err := t.keys.dataKey(t, ref, true)
+	if err != nil {
+		return nil, err
+	}
+	return sealWith(aead, recordAAD(bucket, key), plain), nil
+}
+
+// open decrypts a sealed record value. A record of an unencrypted store, or one
+// whose key is gone, fails with a message that names the record, never its content.
+func (t *tx) open(ref keyRef, bucket, key, sealed []byte) ([]byte, error) {
+	if t.keys == nil {
+		return nil, hotline.Errorf(hotline.EUNAVAILABLE, "%s: the record is encrypted and the store was opened without its master key", ref)
+	}
+	aead, err := t.keys.dataKey(t, ref, false)
+	if errors.Is(err, errShredded) {
+		return nil, hotline.Errorf(hotline.ENOTFOUND, "%s: %v.", ref, errShredded)
+	} else if err != nil {
+		return nil, err
+	}
+	plain, err := openWith(aead, recordAAD(bucket, key), sealed)
+	if err != nil {
+		return nil, hotline.Errorf(hotline.EINTERNAL, "%s: a sealed record in %s does not open: it was changed, or moved from another record", ref, bucket)
+	}
+	return plain, nil
+}
+
+// cryptoRecord is meta's "crypto" value: whether (and how far) the store is
+// encrypted, and which keystore holds its keys. Its absence means a plaintext store.
+type cryptoRecord struct {
+	V        int    `json:"v"`
+	State    string `json:"state"` // cryptoEncrypting or cryptoEncrypted
+	Keystore string `json:"keystore"`
+	Since    int64  `json:"since,omitempty"`
+}
+
+func (r *cryptoRecord) version() int { return r.V }
+
+const (
+	cryptoRecordVersion = 1
+	cryptoEncrypting    = "encrypting"
+	cryptoEncrypted     = "encrypted"
+)
+
+var keyCrypto = []byte("crypto")
+
+// readCrypto returns the store's encryption state; State is "" for a plaintext store.
+func readCrypto(btx *bolt.Tx) (cryptoRecord, error) {
+	var r cryptoRecord
+	meta := btx.Bucket(bucketMeta)
+	if meta == nil {
+		return r, nil
+	}
+	v := meta.Get(keyCrypto)
+	if v == nil {
+		return r, nil
+	}
+	if err := unmarshal("crypto", v, &r, cryptoRecordVersion); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func writeCrypto(btx *bolt.Tx, r cryptoRecord) error {
+	r.V = cryptoRecordVersion
+	if r.Since == 0 {
+		r.Since = time.Now().UnixNano()
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return btx.Bucket(bucketMeta).Put(keyCrypto, v)
+}
