@@ -12,8 +12,8 @@
 //
 // Text keys take the variable's value as it is; other keys parse it as YAML, so lists
 // and sections can be written in flow style. Secrets (twilio.auth_token,
-// twilio.secondary_auth_token, admin.password) may instead be read from a file named
-// by the matching _file key.
+// twilio.secondary_auth_token, admin.password, crypto.master_key) may instead be
+// read from a file named by the matching _file key.
 //
 // config.example.yaml at the root of the repository documents every key; a test
 // checks that it matches Default().
@@ -60,6 +60,7 @@ type Config struct {
 	Auth         Auth             `yaml:"auth"`
 	Metrics      Metrics          `yaml:"metrics"`
 	Retention    Retention        `yaml:"retention"`
+	Crypto       Crypto           `yaml:"crypto"`
 }
 
 // Log configures logging.
@@ -365,7 +366,7 @@ const redacted = "***"
 // log. Secrets that are not set stay empty, so that the output shows what is
 // missing. The _file keys (paths, not secrets) are kept.
 func (c Config) Redacted() Config {
-	for _, s := range []*string{&c.Twilio.AuthToken, &c.Twilio.SecondaryAuthToken, &c.Admin.Password} {
+	for _, s := range []*string{&c.Twilio.AuthToken, &c.Twilio.SecondaryAuthToken, &c.Admin.Password, &c.Crypto.MasterKey} {
 		if *s != "" {
 			*s = redacted
 		}

@@ -140,6 +140,7 @@ func ExampleLoad() {
 		"HOTLINE_TWILIO__FROM=+14155550100",
 		"HOTLINE_PUBLIC_URL=https://hotline.example.org/",
 		"HOTLINE_CONVERSATION__KEYWORDS=[BEFREE, {word: AYUDA, language: es}]",
+		"HOTLINE_CRYPTO__MASTER_KEY=nAH/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw=",
 	}
 	c, err := config.Load("", environ)
 	if err == nil {
@@ -175,5 +176,6 @@ func ExampleConfig_Validate() {
 	// twilio.auth_token: is required with sms.provider twilio; copy it from the Twilio console, or name a file that holds it with twilio.auth_token_file
 	// twilio.from: is required with sms.provider twilio, unless twilio.messaging_service_sid is set; write the number texts are sent from, like +14155550100
 	// twilio.mps: 0 is not more than 0; 1 suits a long code, 100 a short code
+	// crypto.master_key_file: is required with sms.provider twilio: what texters write and their numbers must not be stored unencrypted. Generate a key outside data_dir (openssl rand -base64 32 > /etc/hotline/master.key; chmod 600) and name it here, or set HOTLINE_CRYPTO__MASTER_KEY; to run without encryption anyway, set crypto.allow_plaintext: true
 	// first key: twilio.account_sid
 }

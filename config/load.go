@@ -466,6 +466,7 @@ func (d *decoder) secrets(cfg *Config) {
 		{"twilio.auth_token", &cfg.Twilio.AuthToken, cfg.Twilio.AuthTokenFile},
 		{"twilio.secondary_auth_token", &cfg.Twilio.SecondaryAuthToken, cfg.Twilio.SecondaryAuthTokenFile},
 		{"admin.password", &cfg.Admin.Password, cfg.Admin.PasswordFile},
+		{"crypto.master_key", &cfg.Crypto.MasterKey, cfg.Crypto.MasterKeyFile},
 	} {
 		if s.file == "" {
 			continue
@@ -475,7 +476,11 @@ func (d *decoder) secrets(cfg *Config) {
 			d.errs = append(d.errs, &Error{Key: fileKey, Msg: fmt.Sprintf("both %s and %s are set; keep one", s.key, fileKey)})
 			continue
 		}
-		secret, err := readSecret(s.file)
+		read := readSecret
+		if s.secret == &cfg.Crypto.MasterKey {
+			read = readMasterKeyFile // raw bytes, kept as they are
+		}
+		secret, err := read(s.file)
 		if err != nil {
 			d.errs = append(d.errs, &Error{Key: fileKey, Msg: err.Error()})
 			continue

@@ -125,6 +125,7 @@ func (c Config) Validate() error {
 	}
 	c.validateAuth(&p)
 	c.validateRouting(&p)
+	c.validateCrypto(&p)
 	if d := c.Retention.Days; d != 0 && (d < MinRetentionDays || d > MaxRetentionDays) {
 		p.add("retention.days", "%d is not 0 (keep forever) or between %d and %d days", d, MinRetentionDays, MaxRetentionDays)
 	}

@@ -17,8 +17,12 @@ func twilioConfig() config.Config {
 	c.Twilio.AccountSID = "AC0123456789abcdef0123456789abcdef"
 	c.Twilio.AuthToken = "0123456789abcdef0123456789abcdef"
 	c.Twilio.From = "+14155550100"
+	c.Crypto.MasterKey = testMasterKey
 	return c
 }
+
+// testMasterKey is a master key in base64 (32 bytes).
+const testMasterKey = "nAH/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw="
 
 func TestValidateValid(t *testing.T) {
 	for _, tt := range []struct {
@@ -186,7 +190,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		}
 		keys = append(keys, ce.Key)
 	}
-	if got, want := strings.Join(keys, " "), "listen twilio.account_sid twilio.auth_token twilio.from outbox.workers"; got != want {
+	if got, want := strings.Join(keys, " "), "listen twilio.account_sid twilio.auth_token twilio.from outbox.workers crypto.master_key_file"; got != want {
 		t.Errorf("Validate() named the keys %q, want %q", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"slices"
@@ -22,17 +23,18 @@ const (
 	// FormatPDF is one printable document per conversation: a single PDF when the
 	// export names exactly one conversation (Filter.IDs), else a zip archive of them.
 	FormatPDF Format = "pdf"
+	// FormatBundle (bundle.go) is a signed evidence bundle.
 )
 
 // ParseFormat reads a format name.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case FormatCSV, FormatJSONL, FormatPDF:
+	case FormatCSV, FormatJSONL, FormatPDF, FormatBundle:
 		return f, nil
 	case "":
 		return FormatJSONL, nil
 	}
-	return "", hotline.Errorf(hotline.EINVALID, "format: %q is not one of csv, jsonl, pdf.", s)
+	return "", hotline.Errorf(hotline.EINVALID, "format: %q is not one of csv, jsonl, pdf, bundle.", s)
 }
 
 // Request is one export: what to write and how.
@@ -43,10 +45,15 @@ type Request struct {
 	// Via says how the request came, for the audit log: "session", "api_token",
 	// "cli".
 	Via string
+	// SigningKey signs an evidence bundle (FormatBundle): the hotline's key.
+	SigningKey ed25519.PrivateKey
 }
 
-// zipped reports whether a PDF export is a zip archive.
-func (r Request) zipped() bool { return r.Format == FormatPDF && len(r.Filter.IDs) != 1 }
+// zipped reports whether the export is a zip archive: a PDF export of several
+// conversations, or an evidence bundle.
+func (r Request) zipped() bool {
+	return r.Format == FormatBundle || r.Format == FormatPDF && len(r.Filter.IDs) != 1
+}
 
 // ContentType is the MIME type of the export.
 func (r Request) ContentType() string {
@@ -66,6 +73,9 @@ func (r Request) FileName(now time.Time) string {
 	ext := string(r.Format)
 	if r.zipped() {
 		ext = "zip"
+	}
+	if r.Format == FormatBundle {
+		return "hotline-evidence-" + now.UTC().Format("20060102-150405") + ".zip"
 	}
 	return "hotline-export-" + now.UTC().Format("20060102-150405") + "." + ext
 }
@@ -101,6 +111,9 @@ func Run(ctx context.Context, store hotline.Store, audit Auditor, c hotline.Call
 	if !operator && !c.User.IsCoordinator() {
 		return Stats{}, hotline.Errorf(hotline.EFORBIDDEN, "Only coordinators can export transcripts.")
 	}
+	if err := req.checkBundle(); err != nil {
+		return Stats{}, err
+	}
 	if req.Options.Now.IsZero() {
 		req.Options.Now = time.Now()
 	}
@@ -118,7 +131,14 @@ func Run(ctx context.Context, store hotline.Store, audit Auditor, c hotline.Call
 			return Stats{}, err
 		}
 	}
-	stats, err := Stream(ctx, store, req.Filter, req.Options, req.NewEncoder(w))
+	enc := req.NewEncoder(w)
+	if req.Format == FormatBundle {
+		custody := Custody{ExportID: id.String(), ExportedAt: req.Options.Now.UTC().Format(time.RFC3339Nano), Via: req.Via,
+			ExportedBy: CustodyActor{UserID: idOrEmpty(c.User.ID), Username: start.ActorUsername, RemoteAddr: c.RemoteAddr},
+			Request:    req.detail()}
+		enc = newBundle(ctx, w, store, req.SigningKey, custody, req.Options.Now)
+	}
+	stats, err := Stream(ctx, store, req.Filter, req.Options, enc)
 	end := entry(c, hotline.AuditExport, id)
 	end.Detail = map[string]string{"format": string(req.Format), "status": "completed",
 		"conversations": strconv.Itoa(stats.Conversations), "messages": strconv.Itoa(stats.Messages)}
@@ -136,6 +156,20 @@ func Run(ctx context.Context, store hotline.Store, audit Auditor, c hotline.Call
 		err = aerr
 	}
 	return stats, err
+}
+
+// checkBundle refuses what an evidence bundle cannot be: unsigned, or with bodies
+// masked (the chain covers the bodies as they were written).
+func (r Request) checkBundle() error {
+	switch {
+	case r.Format != FormatBundle:
+		return nil
+	case len(r.SigningKey) != ed25519.PrivateKeySize:
+		return hotline.Errorf(hotline.EUNAVAILABLE, "This server has no signing key for evidence bundles.")
+	case r.Options.MaskBodies:
+		return hotline.Errorf(hotline.EINVALID, "mask_bodies: an evidence bundle holds the messages as they were written, which their hash chain covers; leave bodies unmasked.")
+	}
+	return nil
 }
 
 func entry(c hotline.Caller, action hotline.AuditAction, id hotline.ID) hotline.AuditEntry {

@@ -8,7 +8,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -39,39 +37,9 @@ import (
 // the store do not contain. Destroying a data key there (a purge) makes every copy of
 // the records it sealed unreadable, in the live file and in every backup of it.
 
-// MasterKeySize is the size of a master key: 32 bytes (AES-256).
+// MasterKeySize is the size of a master key: 32 bytes (AES-256; config.ParseMasterKey
+// reads one).
 const MasterKeySize = 32
-
-// ParseMasterKey reads a master key: exactly 32 random bytes, or their base64
-// (standard or URL alphabet, padded or not) with surrounding white space. 32 bytes
-// of printable text are refused: they are a password, not a random key.
-func ParseMasterKey(b []byte) ([]byte, error) {
-	if len(b) == MasterKeySize && !printable(b) {
-		return bytes.Clone(b), nil
-	}
-	s := strings.TrimSpace(string(b))
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if k, err := enc.DecodeString(s); err == nil {
-			if len(k) != MasterKeySize {
-				return nil, fmt.Errorf("the key decodes to %d bytes, not %d", len(k), MasterKeySize)
-			}
-			return k, nil
-		}
-	}
-	if len(b) == MasterKeySize {
-		return nil, errors.New("the key is 32 characters of text, not 32 random bytes; generate one with: openssl rand -base64 32")
-	}
-	return nil, fmt.Errorf("the key is neither %d raw bytes nor their base64 (%d bytes given); generate one with: openssl rand -base64 32", MasterKeySize, len(b))
-}
-
-func printable(b []byte) bool {
-	for _, r := range string(b) {
-		if !unicode.IsPrint(r) && !unicode.IsSpace(r) {
-			return false
-		}
-	}
-	return true
-}
 
 // MasterKeyID names a master key without revealing it: 16 hex digits derived from
 // it, shown in errors and by `hotline key`, so that an operator can tell keys apart.

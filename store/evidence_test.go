@@ -603,25 +603,3 @@ func mustConv(t *testing.T, rt hotline.ReadTx, id hotline.ID) hotline.Conversati
 	}
 	return c
 }
-
-func TestParseMasterKey(t *testing.T) {
-	rawKey := []byte{0x9c, 0x01, 0xff, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28}
-	for _, tc := range []struct {
-		in string
-		ok bool
-	}{
-		{string(rawKey), true},
-		{"nAH/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw=\n", true},
-		{"nAH_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw", true},
-		{"correct horse battery staple!!!!", false}, // 32 characters of text
-		{"c2hvcnQ=", false},
-		{"", false},
-	} {
-		k, err := ParseMasterKey([]byte(tc.in))
-		if (err == nil) != tc.ok {
-			t.Errorf("ParseMasterKey(%q) = %v, want ok %v", tc.in, err, tc.ok)
-		} else if tc.ok && !bytes.Equal(k, rawKey) {
-			t.Errorf("ParseMasterKey(%q) = %x, want %x", tc.in, k, rawKey)
-		}
-	}
-}
