@@ -62,6 +62,8 @@ var Pages = []Page{
 	{Path: "/coordinator/schedule", Template: "coord-schedule.html", Title: "Schedule", Script: "coord-schedule.js", Coordinator: true, Hidden: true},
 	{Path: "/coordinator/exports", Template: "coord-exports.html", Title: "Exports", Script: "coord-exports.js", Coordinator: true, Hidden: true},
 	{Path: "/coordinator/texts", Template: "coord-texts.html", Title: "Texts", Script: "coord-texts.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/canned", Template: "coord-canned.html", Title: "Canned responses", Script: "coord-canned.js", Coordinator: true, Hidden: true},
+	{Path: "/coordinator/dispositions", Template: "coord-dispositions.html", Title: "Dispositions and tags", Script: "coord-dispositions.js", Coordinator: true, Hidden: true},
 	{Path: "/coordinator/retention", Template: "coord-retention.html", Title: "Retention", Script: "coord-retention.js", Coordinator: true, Hidden: true},
 	{Path: "/coordinator/audit", Template: "coord-audit.html", Title: "Audit log", Script: "coord-audit.js", Coordinator: true, Hidden: true},
 }

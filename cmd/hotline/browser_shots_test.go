@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -124,4 +125,16 @@ func TestBrowserScreenshots(t *testing.T) {
 	b.run(ctx, "open a conversation of Ana's", chromedp.Click(chromedp.CSS(`#team-list .conv`)))
 	b.waitJS(ctx, "the thread", `document.querySelectorAll('#messages .msg').length > 3`)
 	shot("14-coordinator")
+
+	// Revealing the number (audited), and the coordinators' pages of canned
+	// responses, dispositions and tags, and retention with its legal holds.
+	b.run(ctx, "asking to reveal", chromedp.Click(chromedp.CSS("#reveal")))
+	b.waitJS(ctx, "the reveal dialog", `document.querySelector('#reveal-dialog').open`)
+	shot("15-reveal")
+	b.run(ctx, "cancelling", chromedp.Click(chromedp.CSS("#reveal-cancel")))
+	for i, page := range []string{"canned", "dispositions", "retention"} {
+		b.run(ctx, "opening "+page, chromedp.Navigate(base+"/coordinator/"+page))
+		b.waitJS(ctx, "the "+page+" page", `document.body.dataset.ready === 'true'`)
+		shot(fmt.Sprintf("%02d-%s", 16+i, page))
+	}
 }

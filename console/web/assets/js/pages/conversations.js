@@ -6,6 +6,7 @@ import { shell } from '../shell.js';
 import { api } from '../api.js';
 import { $, h, clear, safeURL, duration, countdown, clock, fullTime } from '../dom.js';
 import { countSegments } from '../segments.js';
+import { expandPlaceholders } from '../placeholders.js';
 
 const state = {
   me: null,
@@ -13,6 +14,7 @@ const state = {
   team: new Map(), // user id → member
   canned: [],
   convs: new Map(), // id → conversation, as the API shows it
+  removedAt: new Map(), // id → when a live event last took it out of view (Date.now())
   unread: new Map(), // id → inbound texts not yet seen
   openId: null,
   thread: null, // { conversation, messages: Map id → message, gone, divider }
@@ -240,7 +242,9 @@ function offerItem(c) {
     convButton(c, 'offer'),
     h('div', { class: 'panel-head' },
       h('span', {}, 'Accept within ', left),
-      h('button', { class: 'primary small', text: 'Accept', attrs: { type: 'button' }, on: { click: () => accept(c.id) } })));
+      h('span', { class: 'offer-buttons' },
+        h('button', { class: 'small decline', text: 'Decline', attrs: { type: 'button', 'aria-label': `Decline ${c.handle}` }, on: { click: () => decline(c.id) } }), ' ',
+        h('button', { class: 'primary small', text: 'Accept', attrs: { type: 'button' }, on: { click: () => accept(c.id) } }))));
 }
 
 function renderList(listId, emptyId, countId, items, kind) {
@@ -379,6 +383,8 @@ function renderThread({ scroll = 'bottom' } = {}) {
 
   const writable = !t.gone && canWrite(c);
   $('accept').hidden = t.gone || !((c.state === 'waiting') || isOffer(c));
+  $('decline').hidden = t.gone || !isOffer(c);
+  $('reveal').hidden = t.gone || !isCoordinator() || c.view !== 'thread';
   $('transfer').hidden = !writable;
   $('close').hidden = !writable;
   $('opted-out').hidden = !c.opted_out || c.state === 'closed';
@@ -561,10 +567,6 @@ async function send() {
 
 // ---- Canned responses --------------------------------------------------------------
 
-function expandPlaceholders(body, values) {
-  return body.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (m, name) => (Object.hasOwn(values, name) ? values[name] : m));
-}
-
 let cannedSelected = 0;
 let cannedShown = [];
 
@@ -652,6 +654,59 @@ async function accept(id = state.openId) {
   }
 }
 
+// decline turns an offer down (POST …/release on an offered conversation): it goes
+// back to the queue, and routing offers it to someone else.
+async function decline(id = state.openId) {
+  const c = id && state.convs.get(id);
+  if (!c || !isOffer(c)) return;
+  const since = Date.now();
+  try {
+    const { conversation } = await api('POST', `/api/v1/conversations/${id}/release`);
+    shell.toast(`Declined ${c.handle}: it is offered to someone else.`);
+    shell.announce(`You declined ${c.handle}.`);
+    afterLeaving(id, conversation, since);
+  } catch (err) {
+    shell.toast(err.message, { error: true });
+    if (err.status === 409 || err.status === 404) reloadAll();
+  }
+}
+
+// ---- Revealing a texter's number (coordinators; audited) ---------------------------
+
+function openReveal() {
+  if ($('reveal').hidden) return;
+  resetReveal();
+  $('reveal-dialog').showModal();
+  $('reveal-cancel').focus();
+}
+
+// resetReveal forgets the number shown: it lives in the dialog only while it is open.
+function resetReveal() {
+  $('reveal-number').textContent = '';
+  $('reveal-result').hidden = true;
+  $('reveal-error').textContent = '';
+  $('reveal-confirm').hidden = false;
+  $('reveal-cancel').textContent = 'Cancel';
+}
+
+async function submitReveal(e) {
+  e.preventDefault();
+  const id = state.openId;
+  if (!id) return;
+  $('reveal-error').textContent = '';
+  try {
+    const { address } = await api('POST', `/api/v1/conversations/${id}/reveal`);
+    if (!$('reveal-dialog').open || state.openId !== id) return;
+    $('reveal-number').textContent = address;
+    $('reveal-result').hidden = false;
+    $('reveal-confirm').hidden = true;
+    $('reveal-cancel').textContent = 'Done';
+    $('reveal-cancel').focus();
+  } catch (err) {
+    $('reveal-error').textContent = err.message;
+  }
+}
+
 async function takeNext() {
   const btn = $('take-next');
   const error = $('take-next-error');
@@ -701,18 +756,20 @@ async function submitTransfer(e) {
   const picked = document.querySelector('input[name="transfer-to"]:checked');
   const to = picked && picked.value ? picked.value : null;
   const note = $('transfer-note').value.trim();
+  const since = Date.now();
   try {
     const { conversation } = await api('POST', `/api/v1/conversations/${id}/transfer`, { to, note });
     $('transfer-dialog').close();
     shell.toast(to ? `Transferred to ${memberName(to)}.` : 'Returned to the queue.');
-    afterLeaving(id, conversation);
+    afterLeaving(id, conversation, since);
   } catch (err) {
     $('transfer-error').textContent = err.message;
   }
 }
 
-function openClose() {
+async function openClose() {
   if ($('close').hidden) return;
+  await loadSettings(); // the lists in force now: coordinators edit them without a restart
   const select = clear($('disposition'));
   select.append(h('option', { attrs: { value: '', disabled: '', selected: '' }, text: 'Choose an outcome…' }));
   for (const d of state.settings.dispositions || []) select.append(h('option', { attrs: { value: d }, text: d }));
@@ -755,7 +812,13 @@ async function submitClose(e) {
 }
 
 // afterLeaving updates the page once a conversation has left the user's hands.
-function afterLeaving(id, conversation) {
+// The answer may come after live events that are newer (routing may already have
+// offered it to someone else): a removal since the request (since, Date.now()) or a
+// newer version from the stream wins over the answer.
+function afterLeaving(id, conversation, since = Date.now()) {
+  const known = state.convs.get(id);
+  if ((state.removedAt.get(id) || 0) >= since) conversation = null;
+  else if (conversation && known && Date.parse(known.updated_at) > Date.parse(conversation.updated_at)) conversation = known;
   if (conversation) state.convs.set(id, conversation);
   else state.convs.delete(id);
   state.unread.delete(id);
@@ -780,6 +843,7 @@ function closeThreadView() {
 
 function onConversation({ conversation: c }) {
   const prev = state.convs.get(c.id);
+  state.removedAt.delete(c.id);
   if (c.state === 'closed' && c.id !== state.openId) state.convs.delete(c.id);
   else state.convs.set(c.id, c);
   if (!prev && c.state === 'waiting') {
@@ -806,6 +870,7 @@ function onConversation({ conversation: c }) {
 
 function onRemoved({ conversation_id: id }) {
   state.convs.delete(id);
+  state.removedAt.set(id, Date.now());
   state.unread.delete(id);
   if (state.thread && state.thread.conversation.id === id) {
     state.thread.gone = true;
@@ -885,6 +950,8 @@ function wireDialogs() {
   }
   $('transfer-form').addEventListener('submit', submitTransfer);
   $('close-form').addEventListener('submit', submitClose);
+  $('reveal-form').addEventListener('submit', submitReveal);
+  $('reveal-dialog').addEventListener('close', resetReveal);
 }
 
 function wireShortcuts() {
@@ -896,6 +963,11 @@ function wireShortcuts() {
       const offer = lists().offers[0];
       if (offer) accept(offer.id);
     }
+  });
+  shell.shortcut('d', 'Decline the open offer (or the first offer)', () => {
+    const c = state.openId && state.convs.get(state.openId);
+    if (c && isOffer(c)) decline(c.id);
+    else if (lists().offers[0]) decline(lists().offers[0].id);
   });
   shell.shortcut('n', 'Take the next conversation from the queue', () => { if (!$('take-next').hidden) takeNext(); });
   shell.shortcut('r', 'Write a reply', () => { if (!$('composer').hidden) { setMode('reply'); $('body').focus(); } });
@@ -912,6 +984,8 @@ async function main() {
   wireDialogs();
   wireShortcuts();
   $('accept').addEventListener('click', () => accept());
+  $('decline').addEventListener('click', () => decline());
+  $('reveal').addEventListener('click', openReveal);
   $('take-next').addEventListener('click', takeNext);
   $('transfer').addEventListener('click', openTransfer);
   $('close').addEventListener('click', openClose);

@@ -1,5 +1,6 @@
 // Retention: the policy in force, what the next purge would delete (counts only),
-// and legal holds on conversations.
+// legal holds on conversations, and the list of conversations under one
+// (GET /api/v1/holds).
 
 import { shell } from '../shell.js';
 import { api } from '../api.js';
@@ -20,6 +21,36 @@ async function load() {
   }
 }
 
+async function loadHolds() {
+  const { holds } = await api('GET', '/api/v1/holds');
+  const rows = clear($('held-rows'));
+  for (const c of holds) {
+    rows.append(h('tr', { dataset: { id: c.id } },
+      h('th', { attrs: { scope: 'row' }, text: c.handle }),
+      h('td', {}, h('code', { text: c.id })),
+      h('td', { text: c.state }),
+      h('td', { text: clock(c.created_at) }),
+      h('td', { text: c.closed_at ? clock(c.closed_at) : '—' }),
+      h('td', { text: c.disposition || '—' }),
+      h('td', {}, h('button', { class: 'small', text: 'Release hold', attrs: { type: 'button', 'aria-label': `Release the hold on ${c.handle}` },
+        on: { click: () => release(c) } }))));
+  }
+  $('held-empty').hidden = holds.length > 0;
+  $('held-count').textContent = holds.length ? `(${holds.length})` : '';
+}
+
+async function release(c) {
+  const reason = prompt(`Release the legal hold on ${c.handle}? Once released it is purged with the others when its time comes. Reason (recorded in the audit log):`, '');
+  if (reason === null) return;
+  try {
+    await api('DELETE', `/api/v1/conversations/${encodeURIComponent(c.id)}/hold`, { reason });
+    shell.toast(`${c.handle}: no legal hold.`);
+    await Promise.all([load(), loadHolds()]);
+  } catch (err) {
+    shell.toast(err.message, { error: true });
+  }
+}
+
 async function hold(method) {
   const id = $('hold-id').value.trim();
   if (!id) {
@@ -31,7 +62,7 @@ async function hold(method) {
     const c = res.conversation;
     $('hold-result').textContent = `${c.handle}: ${c.legal_hold ? 'under a legal hold' : 'no legal hold'}.`;
     shell.toast($('hold-result').textContent);
-    await load();
+    await Promise.all([load(), loadHolds()]);
   } catch (err) {
     $('hold-result').textContent = err.message;
   }
@@ -43,4 +74,4 @@ $('hold-release').addEventListener('click', () => hold('DELETE'));
 await shell.start();
 document.body.dataset.ready = 'true';
 shell.listen();
-await load();
+await Promise.all([load(), loadHolds()]);
