@@ -36,6 +36,12 @@ func (c *coverage) has(r rune) bool {
 }
 
 func (c *coverage) add(r rune) {
+	// fpdf maps a font's characters to glyphs in a table of 65,536 entries and
+	// panics on any code point beyond U+FFFF (DejaVu Sans has some emoji there, such
+	// as U+1F600): those are printed as their code point instead.
+	if r > 0xFFFF {
+		return
+	}
 	if r >= 0 && int(r>>6) < len(c.bits) {
 		c.bits[r>>6] |= 1 << (uint(r) & 63)
 	}
