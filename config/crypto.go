@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Crypto configures encryption at rest (README: encryption at rest).
@@ -58,6 +59,9 @@ func ParseMasterKey(b []byte) ([]byte, error) {
 }
 
 func printable(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
 	for _, r := range string(b) {
 		if !unicode.IsPrint(r) && !unicode.IsSpace(r) {
 			return false

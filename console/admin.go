@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"net/http"
 	"strings"
@@ -29,6 +30,9 @@ type Tools struct {
 	// CloseLists are the dispositions and tags as coordinators edit them; nil
 	// keeps Settings' (from configuration) and answers 503 on their routes.
 	CloseLists *hotline.CloseListSettings
+	// SigningKey returns the hotline's Ed25519 key, which signs evidence bundles
+	// and whose public half GET /api/v1/key shows; nil refuses bundles (503).
+	SigningKey func(context.Context) (ed25519.PrivateKey, error)
 }
 
 func (t Tools) location() *time.Location {

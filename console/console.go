@@ -63,8 +63,9 @@ type Route struct {
 	Path   string
 }
 
-// PublicRoutes are the console's routes that need no session.
-var PublicRoutes = []Route{{http.MethodPost, "/api/v1/login"}}
+// PublicRoutes are the console's routes that need no session: signing in, and the
+// hotline's public signing key (evidence.go), which is public by nature.
+var PublicRoutes = []Route{{http.MethodPost, "/api/v1/login"}, {http.MethodGet, "/api/v1/key"}}
 
 // route is one line of the routes table.
 type route struct {
@@ -131,6 +132,7 @@ var routes = []route{
 	// Coordinators' tools (issue 7): exports, API tokens, backups, legal holds and
 	// retention, the dashboard, the automatic texts. Tokens reach TokenRoutes only.
 	{http.MethodGet, "/api/v1/export", (*api).exportTranscripts, true},
+	{http.MethodGet, "/api/v1/key", (*api).publicKey, false}, // evidence bundles (issue 10; evidence.go)
 	{http.MethodGet, "/api/v1/tokens", (*api).listTokens, true},
 	{http.MethodPost, "/api/v1/tokens", (*api).createToken, true},
 	{http.MethodDelete, "/api/v1/tokens/:id", (*api).revokeToken, true},

@@ -26,7 +26,7 @@ const (
 )
 
 // exportRequest reads the query of GET /api/v1/export:
-// format=csv|jsonl|pdf; from and to (conversations created in [from, to)), as RFC
+// format=csv|jsonl|pdf|bundle (or bundle=1: a signed evidence bundle); from and to (conversations created in [from, to)), as RFC
 // 3339 or a date, which is midnight in the hotline's time zone (to=2026-05-02 takes
 // all of May 1st); state, disposition, tag, responder (user IDs or usernames) and ids
 // (conversation IDs), each repeated or comma-separated; notes, reveal and
@@ -37,6 +37,19 @@ func (a *api) exportRequest(ctx context.Context, c echo.Context, caller hotline.
 	var err error
 	if req.Format, err = export.ParseFormat(q.Get("format")); err != nil {
 		return req, err
+	}
+	if b, err := boolParam("bundle", q.Get("bundle")); err != nil {
+		return req, err
+	} else if b {
+		req.Format = export.FormatBundle
+	}
+	if req.Format == export.FormatBundle {
+		if a.Tools.SigningKey == nil {
+			return req, hotline.Errorf(hotline.EUNAVAILABLE, "Evidence bundles are not available on this server.")
+		}
+		if req.SigningKey, err = a.Tools.SigningKey(ctx); err != nil {
+			return req, err
+		}
 	}
 	loc := a.Tools.location()
 	if req.Filter.From, err = parseWhen("from", q.Get("from"), loc); err != nil {

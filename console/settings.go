@@ -21,6 +21,10 @@ type Settings struct {
 	// Assignment is how conversations reach responders: "pull" (take next),
 	// "offer" (offered with a deadline), or "" when not known.
 	Assignment string
+	// Encrypted says whether the store is encrypted at rest; when not,
+	// PlaintextWarning is what coordinators see in a banner.
+	Encrypted        bool
+	PlaintextWarning string
 }
 
 type settingsView struct {
@@ -29,19 +33,29 @@ type settingsView struct {
 	MaxSegments        int      `json:"max_segments"`
 	Assignment         string   `json:"assignment"`
 	CannedPlaceholders []string `json:"canned_placeholders"`
+	// Encrypted and, when false, EncryptionWarning (for coordinators' banner).
+	Encrypted         bool   `json:"encrypted"`
+	EncryptionWarning string `json:"encryption_warning,omitempty"`
 }
 
 // settings: GET /api/v1/settings → {"dispositions","tags","max_segments",
-// "assignment","canned_placeholders"}: the dispositions and tags in force now (as
-// coordinators edited them, else from configuration).
+// "assignment","canned_placeholders","encrypted","encryption_warning"}: the
+// dispositions and tags in force now (as coordinators edited them, else from
+// configuration); whether the store is encrypted at rest, and when it is not the
+// warning the console shows coordinators.
 func (a *api) settings(c echo.Context) error {
-	if _, err := a.caller(c); err != nil {
+	caller, err := a.caller(c)
+	if err != nil {
 		return err
 	}
 	s := a.Settings
 	l := a.closeLists()
-	return render(c, http.StatusOK, settingsView{Dispositions: nonNil(l.Dispositions), Tags: nonNil(l.Tags),
-		MaxSegments: s.MaxSegments, Assignment: s.Assignment, CannedPlaceholders: hotline.CannedPlaceholders})
+	v := settingsView{Dispositions: nonNil(l.Dispositions), Tags: nonNil(l.Tags),
+		MaxSegments: s.MaxSegments, Assignment: s.Assignment, CannedPlaceholders: hotline.CannedPlaceholders, Encrypted: s.Encrypted}
+	if !s.Encrypted && caller.User.IsCoordinator() {
+		v.EncryptionWarning = s.PlaintextWarning
+	}
+	return render(c, http.StatusOK, v)
 }
 
 // closeLists returns the dispositions and tags in force: edited by coordinators

@@ -73,6 +73,7 @@ func (a *app) wireLive(fan *fanout, deps *console.Deps) {
 	deps.Settings = console.Settings{
 		Dispositions: a.cfg.Conversation.Dispositions, Tags: a.cfg.Conversation.Tags,
 		MaxSegments: a.cfg.SMS.MaxSegments, Assignment: a.cfg.Routing.Mode,
+		Encrypted: a.store.Encrypted(), PlaintextWarning: config.PlaintextWarning,
 	}
 }
 

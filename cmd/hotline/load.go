@@ -210,7 +210,12 @@ func verifyLoad(ctx context.Context, e env, hl *inProcess, target, username stri
 	if err := hl.stop(); err != nil {
 		return loadtest.Verification{}, fmt.Errorf("the in-process hotline did not stop cleanly: %w", err)
 	}
-	st, err := store.Open(hl.cfg.DBPath(), store.Options{LockTimeout: time.Second})
+	opts, err := storeOptions(hl.cfg)
+	if err != nil {
+		return loadtest.Verification{}, err
+	}
+	opts.LockTimeout = time.Second
+	st, err := store.Open(hl.cfg.DBPath(), opts)
 	if err != nil {
 		return loadtest.Verification{}, err
 	}

@@ -2,8 +2,13 @@
 //
 //	hotline serve   [--config FILE]                 run the hotline
 //	hotline check   [--config FILE] [--data-dir DIR] check the store's consistency
-//	hotline export  --format jsonl|csv|pdf [--out FILE] [filters] [--data-dir DIR | --server URL]
-//	hotline backup  --out FILE [--data-dir DIR | --server URL]  copy a consistent snapshot of the store
+//	hotline export  --format jsonl|csv|pdf|bundle [--bundle] [--out FILE] [filters] [--data-dir DIR | --server URL]
+//	hotline backup  --out FILE [--keys-out FILE] [--data-dir DIR | --server URL]  copy a consistent snapshot of the store
+//	hotline verify  [--data-dir DIR] [--conversation ID]  check every conversation's hash chain
+//	hotline verify-bundle FILE --public-key KEY      check an evidence bundle (signature, files, chains)
+//	hotline key     [--data-dir DIR | --server URL]  print the hotline's public signing key
+//	hotline rotate-key --new-key-file FILE [--data-dir DIR]  re-wrap the data keys under a new master key
+//	hotline encrypt [--data-dir DIR]                 encrypt a plaintext store with the configured master key
 //	hotline purge   [--dry-run] [--data-dir DIR]     purge closed conversations past retention.days
 //	hotline user    add|list|disable|enable|reset-password|totp   manage console users (server stopped)
 //	hotline version                                  print the version
@@ -48,6 +53,11 @@ func commands() []command {
 		{"backup", "write a consistent copy of the store (of a stopped data dir, or --server of a running hotline)", runBackup},
 		{"purge", "purge closed conversations older than retention.days (--dry-run: count only) on a stopped data dir", runPurge},
 		{"user", "manage console users on a stopped server's data: add, list, disable, enable, reset-password, totp", runUser},
+		{"verify", "check every conversation's hash chain (tamper-evident history) on a stopped data dir; --conversation ID for one", runVerify},
+		{"verify-bundle", "check an evidence bundle: FILE --public-key KEY (signature, every file's SHA-256, every chain)", runVerifyBundle},
+		{"key", "print the hotline's public signing key and its fingerprint (stopped data dir, or --server URL)", runKey},
+		{"rotate-key", "re-wrap the data keys under a new master key: --new-key-file FILE (server stopped)", runRotateKey},
+		{"encrypt", "encrypt a plaintext store with the configured master key now (server stopped; serve also does it at start)", runEncrypt},
 		{"healthcheck", "ask a running hotline whether it is alive (for container health checks)", runHealthcheck},
 		{"load", "send signed Twilio webhooks to a hotline and measure it (see BENCHMARKS.md)", runLoad},
 		{"version", "print the version", func(_ context.Context, e env, _ []string) error {

@@ -38,6 +38,7 @@ func TestRoutes_DenyByDefault(t *testing.T) {
 			c.Twilio.AuthToken = "0123456789abcdef0123456789abcdef"
 			c.Twilio.From = "+15005550006"
 			c.Twilio.APIURL = "http://127.0.0.1:1" // never called: no worker runs
+			c.Crypto.AllowPlaintext = true         // the test's store is a plaintext one
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hotlinehq/hotline/config"
+	"github.com/hotlinehq/hotline/export"
 	"github.com/hotlinehq/hotline/hotline"
 	"github.com/hotlinehq/hotline/metrics"
 	"github.com/hotlinehq/hotline/store"
@@ -41,7 +43,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 // closes the store, in that order. onReady, when set, is called with the address the
 // server listens on (tests listen on port 0).
 func serve(ctx context.Context, cfg config.Config, log zerolog.Logger, e env, onReady func(addr string)) error {
-	st, err := store.Open(cfg.DBPath(), store.Options{LockTimeout: cfg.Store.LockTimeout})
+	opts, err := storeOptions(cfg)
+	if err != nil {
+		return err
+	}
+	opts.OnEncrypt = func(p store.EncryptProgress) {
+		if p.Done {
+			log.Info().Msg("the store is now encrypted; destroy the plaintext backups made before")
+		} else {
+			log.Info().Str("bucket", p.Bucket).Int("records", p.Records).Msg("encrypting the plaintext store")
+		}
+	}
+	st, err := store.Open(cfg.DBPath(), opts)
 	if err != nil {
 		return err
 	}
@@ -50,7 +63,17 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger, e env, on
 			log.Error().Err(err).Msg("closing the store failed")
 		}
 	}()
-	log.Info().Str("path", cfg.DBPath()).Msg("store open")
+	log.Info().Str("path", cfg.DBPath()).Bool("encrypted", st.Encrypted()).Str("keystore", st.KeysPath()).Msg("store open")
+	if !st.Encrypted() {
+		log.Warn().Msg(config.PlaintextWarning)
+		fmt.Fprintln(e.stderr, "WARNING: "+config.PlaintextWarning)
+	}
+	signing, err := st.SigningKey(ctx)
+	if err != nil {
+		return fmt.Errorf("the signing key of evidence bundles: %w", err)
+	}
+	log.Info().Str("public_key", export.FormatPublicKey(signing.Public().(ed25519.PublicKey))).
+		Str("fingerprint", export.Fingerprint(signing.Public().(ed25519.PublicKey))).Msg("evidence bundles are signed with this key")
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

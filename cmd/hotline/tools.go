@@ -38,7 +38,11 @@ func openExisting(cfg config.Config) (*store.Store, error) {
 	if _, err := os.Stat(cfg.DBPath()); err != nil {
 		return nil, fmt.Errorf("no hotline database at %s (set --data-dir or data_dir): %w", cfg.DBPath(), err)
 	}
-	return store.Open(cfg.DBPath(), store.Options{LockTimeout: cfg.Store.LockTimeout})
+	opts, err := storeOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(cfg.DBPath(), opts)
 }
 
 // wireTools gives the console the coordinators' tools: exports, backups, retention
@@ -67,7 +71,7 @@ func (a *app) wireTools(deps *console.Deps) error {
 		return s.OnCallAt(at), s.Unset(), nil
 	}
 	deps.Tools = console.Tools{Store: a.store, Location: loc, Backup: a.store.Backup, Retention: retention,
-		Dashboard: hotline.NewDashboard(a.svc, loc, onCall), Texts: texts, CloseLists: closeLists}
+		Dashboard: hotline.NewDashboard(a.svc, loc, onCall), Texts: texts, CloseLists: closeLists, SigningKey: a.store.SigningKey}
 	if a.cfg.Retention.Days > 0 {
 		log := a.log.With().Str("component", "retention").Logger()
 		log.Info().Int("days", a.cfg.Retention.Days).Msg("closed conversations older than this are purged daily")
@@ -123,7 +127,7 @@ func runCheck(ctx context.Context, e env, args []string) error {
 // stopped data directory.
 type exportFlags struct {
 	format, out, from, to, states, dispositions, tags, responders, ids string
-	notes, reveal, maskBodies, noProgress                              bool
+	notes, reveal, maskBodies, noProgress, bundle                      bool
 }
 
 func runExport(ctx context.Context, e env, args []string) error {
@@ -148,12 +152,16 @@ func runExport(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&f.reveal, "reveal", false, "show texters' full numbers (audited as a reveal)")
 	fs.BoolVar(&f.maskBodies, "mask-bodies", false, "hide phone numbers and e-mail addresses inside messages")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar, even on a terminal")
+	fs.BoolVar(&f.bundle, "bundle", false, "a signed evidence bundle (a zip of PDF and JSON transcripts, hash chains, chain of custody; same as --format bundle)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if f.bundle {
+		f.format = string(export.FormatBundle)
+	}
 	format, err := export.ParseFormat(f.format)
 	if err != nil {
-		return usageError{fmt.Sprintf("--format %q: use jsonl, csv or pdf", f.format)}
+		return usageError{fmt.Sprintf("--format %q: use jsonl, csv, pdf or bundle", f.format)}
 	}
 	if *server != "" {
 		if *dataDir != "" {
@@ -195,6 +203,11 @@ func runExport(ctx context.Context, e env, args []string) error {
 	defer st.Close()
 	if req.Filter.Responders, err = resolveUsers(ctx, st, splitList(f.responders)); err != nil {
 		return err
+	}
+	if format == export.FormatBundle {
+		if req.SigningKey, err = st.SigningKey(ctx); err != nil {
+			return err
+		}
 	}
 	bar := newProgress(e, f.noProgress, "conversations")
 	if bar != nil {
@@ -265,6 +278,7 @@ func runBackup(ctx context.Context, e env, args []string) error {
 	username := fs.String("username", "", "with --server: sign in as this coordinator (password from "+passwordEnv+", the terminal or stdin)")
 	totp := fs.String("totp", "", "with --username: the one-time code, for accounts with a second factor")
 	noProgress := fs.Bool("no-progress", false, "no progress display, even on a terminal")
+	keysOut := fs.String("keys-out", "", "also write a copy of the keystore (the wrapped data keys of an encrypted store) to this file; keep it apart from the store's backups")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -274,6 +288,9 @@ func runBackup(ctx context.Context, e env, args []string) error {
 	if *server != "" {
 		if *dataDir != "" {
 			return usageError{"--server and --data-dir: choose one"}
+		}
+		if *keysOut != "" {
+			return usageError{"--keys-out works on a stopped data dir only: stop the server, or copy the keystore while it is stopped"}
 		}
 		return remoteBackup(ctx, e, *server, *username, *totp, *out, *noProgress)
 	}
@@ -294,6 +311,17 @@ func runBackup(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "backup written to %s\n", *out)
+	if *keysOut != "" {
+		if err := writeOutput(*keysOut, e.stdout, func(w io.Writer) error {
+			_, err := st.BackupKeys(ctx, w)
+			return err
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "keystore written to %s: keep only the newest copy, apart from the store's backups\n", *keysOut)
+	} else if st.Encrypted() {
+		fmt.Fprintf(e.stdout, "the store is encrypted: this backup is useless without the keystore %s (--keys-out FILE copies it) and the master key\n", st.KeysPath())
+	}
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hotlinehq/hotline/console"
+	"github.com/hotlinehq/hotline/export"
 )
 
 // apiTokenEnv holds a coordinator's API token for `hotline export|backup --server`.
@@ -163,7 +164,7 @@ func remoteExport(ctx context.Context, e env, server, username, totp string, f e
 	}
 	return writeOutput(f.out, e.stdout, func(w io.Writer) error {
 		var counter io.Writer = io.Discard
-		if bar != nil {
+		if bar != nil && f.format != string(export.FormatBundle) {
 			counter = newConversationCounter(f.format, len(splitList(f.ids)) == 1, bar)
 		}
 		_, err := r.download(ctx, "/api/v1/export?"+q.Encode(), io.MultiWriter(w, counter), func(h http.Header) {

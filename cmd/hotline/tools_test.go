@@ -115,7 +115,7 @@ func TestToolsRefuseWhatTheyCannotDo(t *testing.T) {
 		{"unknown command", nil, []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", nil, []string{"check", "--nope"}, 2, "flag provided but not defined"},
 		{"missing data dir", nil, []string{"check", "--data-dir", missing}, 1, "no hotline database"},
-		{"bad export format", nil, []string{"export", "--format", "xml", "--data-dir", missing}, 2, "use jsonl, csv or pdf"},
+		{"bad export format", nil, []string{"export", "--format", "xml", "--data-dir", missing}, 2, "use jsonl, csv, pdf or bundle"},
 		{"bad time", nil, []string{"export", "--from", "yesterday", "--data-dir", missing}, 2, "--from"},
 		{"backup without --out", nil, []string{"backup"}, 2, "--out"},
 		{"bad config key in the environment", []string{"HOTLINE_TWILIO__AUTH_TOKN=x"}, []string{"check", "--data-dir", missing}, 1, "HOTLINE_TWILIO__AUTH_TOKEN"},
