@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/hotlinehq/hotline/hotline"
 )
@@ -91,6 +92,8 @@ func (t *tx) PutContact(c hotline.Contact) error {
 }
 
 // claim fails with ECONFLICT when the unique index key belongs to another record.
+// An address whose contact was crypto-shredded (a store restored from a backup
+// older than a purge) is free: nobody can read that contact any more.
 func (t *tx) claim(index, key, owner []byte, conflict string) error {
 	if len(key) == 0 {
 		return nil
@@ -100,9 +103,21 @@ func (t *tx) claim(index, key, owner []byte, conflict string) error {
 		return err
 	}
 	if v != nil && !bytes.Equal(v, owner) {
+		if bytes.Equal(index, bucketContactByAddress) && len(v) == idLen && t.shredded(contactKey(idFrom(v, 0))) {
+			return nil
+		}
 		return hotline.Errorf(hotline.ECONFLICT, "%s", conflict)
 	}
 	return nil
+}
+
+// shredded reports whether ref's data key was destroyed.
+func (t *tx) shredded(ref keyRef) bool {
+	if t.keys == nil {
+		return false
+	}
+	_, err := t.keys.dataKey(t, ref, false)
+	return errors.Is(err, errShredded)
 }
 
 // nonEmpty returns s as a key, or nil (no index entry) when it is empty.

@@ -3,6 +3,8 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,9 +14,18 @@ import (
 // MustOpen opens a new store in tb.TempDir(), without fsync for speed. When the test
 // ends it runs the store's consistency check, failing the test on any problem, and
 // closes the store.
+//
+// With HOTLINE_TEST_ENCRYPT=1 in the environment the store is encrypted at rest
+// under a random master key, so that any package's tests can be run against an
+// encrypted store: HOTLINE_TEST_ENCRYPT=1 go test ./...
 func MustOpen(tb testing.TB) *store.Store {
 	tb.Helper()
-	s, err := store.Open(filepath.Join(tb.TempDir(), "hotline.db"), store.Options{NoSync: true})
+	opts := store.Options{NoSync: true}
+	if os.Getenv("HOTLINE_TEST_ENCRYPT") == "1" {
+		opts.MasterKey = make([]byte, store.MasterKeySize)
+		rand.Read(opts.MasterKey)
+	}
+	s, err := store.Open(filepath.Join(tb.TempDir(), "hotline.db"), opts)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
