@@ -47,10 +47,39 @@ func TestCrash_SIGKILLUnderLoad(t *testing.T) {
 			t.Fatalf("HOTLINE_CRASH_SEED=%q: %v", s, err)
 		}
 	}
-	t.Logf("crash test: %d rounds, seed %d (HOTLINE_CRASH_SEED=%d reproduces the kill times)", rounds, seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-
+	t.Logf("crash test: %d rounds per workload, seed %d (HOTLINE_CRASH_SEED=%d reproduces the kill times)", rounds, seed, seed)
 	bin := buildHotline(t)
+	t.Run("new texters", func(t *testing.T) {
+		// Mostly new texters, each opening a conversation that gets a welcome, at a
+		// rate the outbox keeps up with: the kill finds sends in flight.
+		crashRounds(t, bin, rounds, seed, crashLoad{texters: 20000, rate: 200, keywords: -1, welcomes: true})
+	})
+	t.Run("the same texters, with keywords", func(t *testing.T) {
+		// Thirty texters who keep texting, a third of the time HELP, INFO, AYUDA,
+		// STOP or START: the same automatic text goes to the same number again and
+		// again, the case where matching by recipient and body is hardest, and
+		// texters opt out (texts to them are refused, never sent) and back in.
+		// The automatic-reply cap is lifted so that they keep getting them.
+		crashRounds(t, bin, rounds, seed+1, crashLoad{texters: 30, rate: 100, keywords: 0.3,
+			environ: []string{"HOTLINE_CONVERSATION__AUTO_REPLY_CAP=100000"}})
+	})
+}
+
+// crashLoad is the load of one crash workload.
+type crashLoad struct {
+	texters  int
+	rate     float64
+	keywords float64 // loadtest.Options.KeywordShare
+	// welcomes: every conversation got exactly one welcome (not so with keywords,
+	// which may open a conversation with another text).
+	welcomes bool
+	// environ is added to the hotline's environment.
+	environ []string
+}
+
+// crashRounds runs rounds of load and SIGKILL, then the last run and the checks.
+func crashRounds(t *testing.T, bin string, rounds int, seed uint64, load crashLoad) {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	fake, err := faketwilio.New()
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +91,7 @@ func TestCrash_SIGKILLUnderLoad(t *testing.T) {
 
 	dir := t.TempDir()
 	dataDir, logPath := filepath.Join(dir, "data"), filepath.Join(dir, "hotline.log")
-	environ := append(twilioEnv(fake, dataDir), "HOTLINE_OUTBOX__WORKERS=8")
+	environ := append(append(twilioEnv(fake, dataDir), "HOTLINE_OUTBOX__WORKERS=8"), load.environ...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the hotline's log (last lines of %s):\n%s", logPath, tail(logPath, 40))
@@ -95,9 +124,7 @@ func TestCrash_SIGKILLUnderLoad(t *testing.T) {
 		go func() {
 			res, err := loadtest.Run(ctx, loadtest.Options{
 				URL: base, AuthToken: faketwilio.AuthToken, AccountSID: faketwilio.AccountSID,
-				// Mostly new texters, each opening a conversation that gets a welcome,
-				// at a rate the outbox keeps up with: the kill finds sends in flight.
-				Concurrency: 8, Rate: 200, Duration: time.Minute, Texters: 20000, RetryShare: 0.05, KeywordShare: -1,
+				Concurrency: 8, Rate: load.rate, Duration: time.Minute, Texters: load.texters, RetryShare: 0.05, KeywordShare: load.keywords,
 				KeepSIDs: true, Seed: seed + uint64(round) + 1, Timeout: 10 * time.Second,
 			})
 			if err != nil {
@@ -152,20 +179,31 @@ func TestCrash_SIGKILLUnderLoad(t *testing.T) {
 	for _, e := range rep.outbox {
 		t.Errorf("left in the outbox: %s to %s, %s, %d attempts, last error %q", e.ID, e.To.Masked(), e.Status, e.Attempts, e.LastError)
 	}
-	checkSentExactlyOnce(t, fake, rep)
+	refused := checkSentExactlyOnce(t, fake, rep, load.welcomes)
 	reconciled := countInFile(t, logPath, `"outcome":"reconciled"`)
+	repeats, seen := 0, map[[2]string]bool{}
+	for _, m := range fake.Outbound() {
+		k := [2]string{m.To, m.Body}
+		if seen[k] {
+			repeats++ // the same text to the same number again: body matching's hard case
+		}
+		seen[k] = true
+	}
 
 	t.Logf("crash figures: %d rounds survived (%d killed while starting), %d webhook requests, %d distinct acknowledged texts each stored once "+
-		"(%d inbound stored), %d conversations, %d automatic texts each created once at the fake Twilio API (%d create requests, %d settled by reconciliation after a kill)",
-		rounds, killedStarting, requests, len(unique), len(rep.inboundBySID), rep.conversations, len(rep.outbound),
-		len(fake.Creates()), reconciled)
+		"(%d inbound stored), %d conversations, %d automatic texts each created once at the fake Twilio API (%d create requests, %d settled by reconciliation after a kill), "+
+		"%d of them the same text to the same number as an earlier one; %d refused by the rules (texter opted out) and never sent",
+		rounds, killedStarting, requests, len(unique), len(rep.inboundBySID), rep.conversations, len(rep.outbound)-refused,
+		len(fake.Creates()), reconciled, repeats, refused)
 }
 
 // checkSentExactlyOnce proves that the fake Twilio API and the store agree: each
 // text the fake created is exactly one sent message in the store (same SID,
 // recipient and body), each sent message is a text the fake created, no message is
-// unsent or failed, and each texter got one welcome per conversation.
-func checkSentExactlyOnce(t *testing.T, fake *faketwilio.Server, rep storeReport) {
+// left unsent, a message that failed was refused by the rules and never reached the
+// fake, and (with welcomes) each texter got one welcome per conversation. It returns
+// how many messages were refused.
+func checkSentExactlyOnce(t *testing.T, fake *faketwilio.Server, rep storeReport, welcomesPerConversation bool) (refused int) {
 	t.Helper()
 	created := map[string]faketwilio.Message{}
 	for _, m := range fake.Outbound() {
@@ -176,6 +214,13 @@ func checkSentExactlyOnce(t *testing.T, fake *faketwilio.Server, rep storeReport
 	for _, m := range rep.outbound {
 		switch m.Status {
 		case hotline.StatusSent, hotline.StatusDelivered:
+		case hotline.StatusFailed:
+			refused++
+			if m.TwilioSID != "" || !strings.HasPrefix(m.ErrorMessage, "Not sent: the texter has opted out") {
+				t.Errorf("message %s (%s) to %s failed with SID %q (%q), want only texts refused to opted-out texters, never sent",
+					m.ID, m.Purpose, m.To.Masked(), m.TwilioSID, m.ErrorMessage)
+			}
+			continue
 		default:
 			t.Errorf("message %s (%s) to %s is %s (%q), want sent", m.ID, m.Purpose, m.To.Masked(), m.Status, m.ErrorMessage)
 			continue
@@ -199,13 +244,14 @@ func checkSentExactlyOnce(t *testing.T, fake *faketwilio.Server, rep storeReport
 		}
 	}
 	for to, n := range rep.conversationsByTexter {
-		if welcomes[to] != n {
+		if welcomesPerConversation && welcomes[to] != n {
 			t.Errorf("texter %s has %d conversations and got %d welcomes, want one each", to.Masked(), n, welcomes[to])
 		}
 	}
 	if len(created) == 0 {
 		t.Error("the fake Twilio API received no text at all")
 	}
+	return refused
 }
 
 // countInFile counts the lines of a file that contain s.

@@ -240,7 +240,9 @@ func diskFullScenario(t *testing.T) {
 	if len(rep.outbox) > 0 {
 		t.Errorf("%d texts left in the outbox", len(rep.outbox))
 	}
-	checkSentExactlyOnce(t, fake, rep)
+	if refused := checkSentExactlyOnce(t, fake, rep, true); refused > 0 {
+		t.Errorf("%d texts failed", refused)
+	}
 	whileFull := 0
 	for _, c := range fake.Creates() {
 		if c.At.After(filledAt.Add(-300*time.Millisecond)) && c.At.Before(freedAt) {
