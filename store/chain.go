@@ -19,7 +19,8 @@ var (
 	bucketChainHeads   = []byte("chain_heads")
 	bucketStatusEvents = []byte("status_events")
 	bucketShredPending = []byte("shred_pending")
-	evidenceBuckets    = [][]byte{bucketChainHeads, bucketStatusEvents, bucketShredPending}
+	bucketDataKeys     = []byte("data_keys")
+	evidenceBuckets    = [][]byte{bucketChainHeads, bucketStatusEvents, bucketShredPending, bucketDataKeys}
 )
 
 const (

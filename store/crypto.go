@@ -107,6 +107,7 @@ type keyring struct {
 
 	mu    sync.Mutex
 	cache map[keyRef]cipher.AEAD
+	pool  []poolKey
 }
 
 // kdf derives a key from the master key for one purpose.
@@ -257,9 +258,24 @@ func openWith(aead cipher.AEAD, aad, sealed []byte) ([]byte, error) {
 // errShredded is the cause of a record whose data key was destroyed.
 var errShredded = errors.New("its data key was destroyed (crypto-shredded by a purge)")
 
-// dataKey returns the data key of ref: from the transaction's new keys, the cache,
-// or the keystore. When the keystore has none, create makes one, kept in the
-// transaction until it commits (see Store.write); otherwise it is errShredded.
+// keyPoolSize is how many data keys the keystore gets at once, wrapped and synced
+// in one transaction, ahead of the conversations and contacts that will use them:
+// a new texter then costs no write to the keystore, and concurrent webhooks keep
+// their group commit.
+const keyPoolSize = 256
+
+// poolKey is a data key already in the keystore, not yet given to a record.
+type poolKey struct {
+	id  []byte // its name in the keystore
+	raw []byte
+}
+
+// dataKey returns the data key of ref. The store's data_keys bucket names the
+// keystore entry that holds it (read in t, so a key given in t is seen at once);
+// the keystore holds it wrapped. A ref without a key gets one from the pool when
+// create is set, named in t's data_keys; the key is the transaction's until it
+// commits (Store.write), and then the cache's. A ref whose key is named but gone
+// from the keystore, or that has none and create is not set, is errShredded.
 func (kr *keyring) dataKey(t *tx, ref keyRef, create bool) (cipher.AEAD, error) {
 	if aead, ok := t.newKeys[ref]; ok {
 		return aead, nil
@@ -270,88 +286,131 @@ func (kr *keyring) dataKey(t *tx, ref keyRef, create bool) (cipher.AEAD, error) 
 	if ok {
 		return aead, nil
 	}
-	var wrapped []byte
-	err := kr.db.View(func(tx *bolt.Tx) error {
-		wrapped = bytes.Clone(tx.Bucket(ksBucketKeys).Get(ref.bytes()))
-		return nil
-	})
+	names, err := t.bucket(bucketDataKeys)
 	if err != nil {
-		return nil, storeError("keystore", err)
+		return nil, err
 	}
-	if wrapped == nil {
+	id := bytes.Clone(names.Get(ref.bytes()))
+	if id == nil {
 		if !create {
 			return nil, errShredded
 		}
-		raw := make([]byte, 32)
-		rand.Read(raw)
-		aead = newAEAD(raw)
+		k, err := kr.take()
+		if err != nil {
+			return nil, err
+		}
+		if err := names.Put(ref.bytes(), k.id); err != nil {
+			return nil, err
+		}
 		if t.newKeys == nil {
 			t.newKeys = map[keyRef]cipher.AEAD{}
-			t.newRaw = map[keyRef][]byte{}
 		}
-		t.newKeys[ref], t.newRaw[ref] = aead, raw
+		aead = newAEAD(k.raw)
+		t.newKeys[ref] = aead
 		return aead, nil
 	}
-	raw, err := kr.unwrap(ref.bytes(), wrapped)
+	var wrapped []byte
+	if err := kr.db.View(func(tx *bolt.Tx) error {
+		wrapped = bytes.Clone(tx.Bucket(ksBucketKeys).Get(id))
+		return nil
+	}); err != nil {
+		return nil, storeError("keystore", err)
+	}
+	if wrapped == nil {
+		return nil, errShredded
+	}
+	raw, err := kr.unwrap(id, wrapped)
 	if err != nil {
 		return nil, fmt.Errorf("data key of %s: %w", ref, err)
 	}
 	aead = newAEAD(raw)
-	kr.remember(ref, aead)
+	if t.tx.Writable() {
+		// The name may be this (group-committed) transaction's: cache the key only
+		// once it has committed.
+		if t.newKeys == nil {
+			t.newKeys = map[keyRef]cipher.AEAD{}
+		}
+		t.newKeys[ref] = aead
+	} else {
+		kr.remember(map[keyRef]cipher.AEAD{ref: aead})
+	}
 	return aead, nil
 }
 
-func (kr *keyring) remember(ref keyRef, aead cipher.AEAD) {
+// take returns a data key from the pool, filling the pool first when it is empty.
+// Keys taken by a transaction that then fails are never used: keys of nothing.
+func (kr *keyring) take() (poolKey, error) {
 	kr.mu.Lock()
-	if len(kr.cache) >= keyCacheSize {
+	defer kr.mu.Unlock()
+	if len(kr.pool) == 0 {
+		pool := make([]poolKey, keyPoolSize)
+		for i := range pool {
+			pool[i] = poolKey{id: make([]byte, 16), raw: make([]byte, 32)}
+			rand.Read(pool[i].id)
+			rand.Read(pool[i].raw)
+		}
+		err := kr.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(ksBucketKeys)
+			for _, k := range pool {
+				if err := b.Put(k.id, kr.wrap(k.id, k.raw)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return poolKey{}, storeError("keystore", err)
+		}
+		kr.pool = pool
+	}
+	k := kr.pool[len(kr.pool)-1]
+	kr.pool = kr.pool[:len(kr.pool)-1]
+	return k, nil
+}
+
+// remember caches unwrapped data keys: those read outside a write, and those a
+// committed transaction gave out.
+func (kr *keyring) remember(keys map[keyRef]cipher.AEAD) {
+	kr.mu.Lock()
+	if len(kr.cache)+len(keys) >= keyCacheSize {
 		clear(kr.cache)
 	}
-	kr.cache[ref] = aead
+	for ref, aead := range keys {
+		kr.cache[ref] = aead
+	}
 	kr.mu.Unlock()
 }
 
-// saveKeys writes the data keys a transaction made, wrapped, before the
-// transaction commits: a record is never on disk before its key.
-func (kr *keyring) saveKeys(raw map[keyRef][]byte) error {
+// destroy deletes data keys from the keystore (crypto-shredding) by their names
+// there, and forgets the refs'.
+func (kr *keyring) destroy(ids [][]byte, refs []keyRef) error {
 	err := kr.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(ksBucketKeys)
-		for ref, k := range raw {
-			if b.Get(ref.bytes()) != nil {
-				continue // made by a run of the same function that did commit its key
-			}
-			if err := b.Put(ref.bytes(), kr.wrap(ref.bytes(), k)); err != nil {
+		for _, id := range ids {
+			if err := b.Delete(id); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	kr.forget(refs)
 	return storeError("keystore", err)
 }
 
-// destroy deletes data keys from the keystore (crypto-shredding) and forgets them.
-func (kr *keyring) destroy(refs []keyRef) error {
-	err := kr.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(ksBucketKeys)
-		for _, ref := range refs {
-			if err := b.Delete(ref.bytes()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// forget drops refs from the cache.
+func (kr *keyring) forget(refs []keyRef) {
 	kr.mu.Lock()
 	for _, ref := range refs {
 		delete(kr.cache, ref)
 	}
 	kr.mu.Unlock()
-	return storeError("keystore", err)
 }
 
-// hasKey reports whether the keystore holds ref's data key.
-func (kr *keyring) hasKey(ref keyRef) (bool, error) {
+// has reports whether the keystore holds the data key named id.
+func (kr *keyring) has(id []byte) (bool, error) {
 	var ok bool
 	err := kr.db.View(func(tx *bolt.Tx) error {
-		ok = tx.Bucket(ksBucketKeys).Get(ref.bytes()) != nil
+		ok = tx.Bucket(ksBucketKeys).Get(id) != nil
 		return nil
 	})
 	return ok, err

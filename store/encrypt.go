@@ -269,34 +269,57 @@ func sealOutbox(t *tx, k, v []byte) error {
 	return t.tx.Bucket(bucketOutbox).Put(k, nv)
 }
 
-// shredKey marks a data key to be destroyed once the transaction commits: the
-// record it sealed is being deleted. The mark is durable (shred_pending), so a key
-// whose destruction was interrupted is destroyed at the next Open.
+// shred is a data key to destroy: its name in the keystore, and whose it was.
+type shred struct {
+	id  []byte
+	ref keyRef
+}
+
+// shredKey marks ref's data key to be destroyed once the transaction commits: the
+// record it sealed is being deleted. It forgets the key's name (data_keys) in the
+// transaction and marks the name in shred_pending, so that a destruction cut short
+// by a crash is finished at the next Open.
 func (t *tx) shredKey(ref keyRef) error {
 	if t.keys == nil {
 		return nil
 	}
-	b, err := t.bucket(bucketShredPending)
+	names, err := t.bucket(bucketDataKeys)
 	if err != nil {
 		return err
 	}
-	if err := b.Put(ref.bytes(), emptyValue); err != nil {
+	id := bytes.Clone(names.Get(ref.bytes()))
+	if id == nil {
+		return nil // nothing was ever sealed for it
+	}
+	if err := names.Delete(ref.bytes()); err != nil {
 		return err
 	}
-	t.shreds = append(t.shreds, ref)
+	pending, err := t.bucket(bucketShredPending)
+	if err != nil {
+		return err
+	}
+	if err := pending.Put(id, emptyValue); err != nil {
+		return err
+	}
+	t.shreds = append(t.shreds, shred{id: id, ref: ref})
 	return nil
 }
 
 // shred destroys data keys whose records a committed transaction deleted, then
 // forgets the marks.
-func (s *Store) shred(refs []keyRef) error {
-	if err := s.keys.destroy(refs); err != nil {
+func (s *Store) shred(shreds []shred) error {
+	ids := make([][]byte, len(shreds))
+	refs := make([]keyRef, len(shreds))
+	for i, sh := range shreds {
+		ids[i], refs[i] = sh.id, sh.ref
+	}
+	if err := s.keys.destroy(ids, refs); err != nil {
 		return err
 	}
 	return s.db.Update(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucketShredPending)
-		for _, ref := range refs {
-			if err := b.Delete(ref.bytes()); err != nil {
+		for _, id := range ids {
+			if err := b.Delete(id); err != nil {
 				return err
 			}
 		}
@@ -306,29 +329,33 @@ func (s *Store) shred(refs []keyRef) error {
 
 // finishShreds destroys the data keys still marked: their records are gone.
 func (s *Store) finishShreds() error {
-	var refs []keyRef
+	var shreds []shred
 	err := s.db.View(func(btx *bolt.Tx) error {
 		return btx.Bucket(bucketShredPending).ForEach(func(k, _ []byte) error {
-			if len(k) == 1+idLen {
-				refs = append(refs, keyRef{kind: k[0], id: idFrom(k, 1)})
-			}
+			shreds = append(shreds, shred{id: bytes.Clone(k)})
 			return nil
 		})
 	})
-	if err != nil || len(refs) == 0 {
+	if err != nil || len(shreds) == 0 {
 		return storeError("open", err)
 	}
-	return storeError("open", s.shred(refs))
+	return storeError("open", s.shred(shreds))
 }
 
-// HasDataKey reports whether the keystore still holds the data key of the
-// conversation: false once a purge destroyed it (crypto-shredding), and for a
-// store without a master key.
+// HasDataKey reports whether the conversation still has a data key: false once a
+// purge destroyed it (crypto-shredding), and for a store without a master key.
 func (s *Store) HasDataKey(conversationID hotline.ID) (bool, error) {
 	if s.keys == nil {
 		return false, nil
 	}
-	return s.keys.hasKey(conversationKey(conversationID))
+	var id []byte
+	if err := s.db.View(func(btx *bolt.Tx) error {
+		id = bytes.Clone(btx.Bucket(bucketDataKeys).Get(conversationKey(conversationID).bytes()))
+		return nil
+	}); err != nil || id == nil {
+		return false, err
+	}
+	return s.keys.has(id)
 }
 
 // BackupKeys writes a consistent copy of the keystore to w. The keystore holds the

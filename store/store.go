@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"os"
@@ -170,21 +171,20 @@ func (s *Store) write(ctx context.Context, commit func(func(*bolt.Tx) error) err
 		return err
 	}
 	var fnErr error
-	var shreds []keyRef
+	var shreds []shred
+	var newKeys map[keyRef]cipher.AEAD
 	err := commit(func(btx *bolt.Tx) error {
 		t := &tx{tx: btx, keys: s.keys}
 		fnErr = fn(t)
 		t.tx = nil
-		if fnErr == nil && len(t.newRaw) > 0 {
-			// A record is never on disk before its key: the keys go first. If this
-			// transaction then fails, they are keys of nothing.
-			fnErr = s.keys.saveKeys(t.newRaw)
-		}
-		shreds = t.shreds
+		shreds, newKeys = t.shreds, t.newKeys
 		return fnErr
 	})
 	if err != nil && err == fnErr {
 		return err
+	}
+	if err == nil && len(newKeys) > 0 {
+		s.keys.remember(newKeys)
 	}
 	if err == nil && len(shreds) > 0 {
 		err = s.shred(shreds)

@@ -17,12 +17,11 @@ type tx struct {
 	tx *bolt.Tx
 	// keys are the store's keys; nil for a store without a master key.
 	keys *keyring
-	// newKeys are the data keys this transaction made (newRaw unwrapped), saved to
-	// the keystore before it commits (Store.write); shreds are the data keys to
-	// destroy once it has committed (purge.go).
+	// newKeys are the data keys this transaction gave to records (crypto.go),
+	// cached once it commits; shreds are the data keys to destroy once it has
+	// committed (encrypt.go: shredKey).
 	newKeys map[keyRef]cipher.AEAD
-	newRaw  map[keyRef][]byte
-	shreds  []keyRef
+	shreds  []shred
 }
 
 // encrypting reports whether the store is being encrypted (encrypt.go): records of
