@@ -55,8 +55,10 @@ func BenchmarkAppendInboundParallelEncrypted(b *testing.B) {
 // BenchmarkAppendReplyEncrypted and BenchmarkAppendReply are a text in a
 // conversation that exists (its data key cached): the common case after the first
 // text.
-func BenchmarkAppendReply(b *testing.B)          { benchAppendReply(b, Options{}) }
-func BenchmarkAppendReplyEncrypted(b *testing.B) { benchAppendReply(b, Options{MasterKey: benchKey(b)}) }
+func BenchmarkAppendReply(b *testing.B) { benchAppendReply(b, Options{}) }
+func BenchmarkAppendReplyEncrypted(b *testing.B) {
+	benchAppendReply(b, Options{MasterKey: benchKey(b)})
+}
 
 func benchAppendReply(b *testing.B, opts Options) {
 	s := openBench(b, opts)
@@ -100,8 +102,10 @@ func nowUTC() time.Time { return time.Now().UTC() }
 // without fsync, in CPU time per text: the cost of sealing, hashing and the key
 // lookups, free of the disk's noise (the fsync'd benchmarks above vary tenfold on
 // a shared VM).
-func BenchmarkInboundCPU(b *testing.B)          { benchInboundCPU(b, Options{NoSync: true}) }
-func BenchmarkInboundCPUEncrypted(b *testing.B) { benchInboundCPU(b, Options{NoSync: true, MasterKey: benchKey(b)}) }
+func BenchmarkInboundCPU(b *testing.B) { benchInboundCPU(b, Options{NoSync: true}) }
+func BenchmarkInboundCPUEncrypted(b *testing.B) {
+	benchInboundCPU(b, Options{NoSync: true, MasterKey: benchKey(b)})
+}
 
 func benchInboundCPU(b *testing.B, opts Options) {
 	s := openBench(b, opts)
