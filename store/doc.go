@@ -78,8 +78,10 @@
 //	  conversationID                      → head record (seq, hash of the last entry)
 //	status_events                           delivery status changes, chained entries (schema 8); no content
 //	  conversationID ‖ eventID            → status entry record (message, status, SID, error, done date, seq, prev, hash)
-//	shred_pending                           data keys to destroy: their records were deleted (schema 8, encrypted stores)
-//	  kind ('c' conversation, 't' contact) ‖ ID → ∅   (emptied once the keystore has forgotten them)
+//	data_keys                               which keystore entry holds each data key (schema 8, encrypted stores)
+//	  kind ('c' conversation, 't' contact) ‖ ID → key name (16 random bytes)   (written with the first sealed record)
+//	shred_pending                           data keys to destroy: their records were deleted (schema 8)
+//	  key name                            → ∅   (emptied once the keystore has forgotten them)
 //	meta (encryption, signing)
 //	  crypto                              → {"state": "encrypting"|"encrypted", "keystore": ID}; absent: plaintext
 //	  signing_key                         → {"public": Ed25519 key, "seed": private seed in a plaintext store only}
@@ -90,7 +92,8 @@
 //	meta
 //	  format, id (the keystore ID meta/crypto names), kwk_check (tells a wrong master key), master_key_id
 //	data_keys
-//	  kind ‖ ID                           → data key wrapped by the key-wrapping key (AES-256-GCM, AAD: the name)
+//	  key name                            → data key wrapped by the key-wrapping key (AES-256-GCM, AAD: the name)
+//	                                        (made 256 at a time ahead of use, so a new texter writes nothing here)
 //	secrets
 //	  "index"                             → the HMAC key of idx_contact_address, wrapped
 //	  "signing"                           → the Ed25519 seed that signs evidence bundles, wrapped
@@ -125,7 +128,12 @@
 // reach backups: a purge deletes the conversation and destroys its data key
 // (shred_pending makes that survive a crash), and since store backups (Backup,
 // `hotline backup`) never contain the keystore, a backup taken before the purge
-// holds records no key opens any more. The keystore must then be backed up on its
+// holds records no key opens any more (it still holds their unsealed parts: the
+// conversation's state, times, handle, disposition and tags, and the chain's
+// hashes). The keystore gets data keys 256 at a time, synced before any record
+// uses one; a record's transaction only names its key in data_keys, so new texters
+// cost no second fsync and concurrent webhooks keep their group commit. A key
+// given out by a transaction that fails is never used (a key of nothing). The keystore must then be backed up on its
 // own (BackupKeys), and only its newest copy kept: an older copy of the keystore
 // would still hold the destroyed key. RotateMasterKey re-wraps the keystore's keys
 // in one transaction without touching a record.
