@@ -99,6 +99,9 @@ func (a *api) exportRequest(ctx context.Context, c echo.Context, caller hotline.
 			return req, err
 		}
 	}
+	if req.Format == export.FormatBundle && req.Options.MaskBodies {
+		return req, hotline.Errorf(hotline.EINVALID, "mask_bodies: an evidence bundle holds the messages as they were written, which their hash chain covers; leave bodies unmasked.")
+	}
 	req.Options.Location = loc
 	req.Options.Now = a.Accounts.Clock().Now()
 	req.Via = "session"

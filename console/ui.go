@@ -112,6 +112,9 @@ type pageData struct {
 	User      userView
 	Nav       []navItem
 	Message   string // for the error page
+	// EncryptionWarning is shown to coordinators while the store is not encrypted
+	// at rest (Settings.Encrypted).
+	EncryptionWarning string
 }
 
 // RegisterUI mounts the web console's pages and assets on e. Add UIRoutes to the
@@ -178,6 +181,9 @@ func (u *ui) page(p Page) echo.HandlerFunc {
 		}
 		d := u.data(p.Title, p.Script)
 		d.CSRFToken, d.User = pr.Session.CSRFToken, viewUser(pr.User, pr.User)
+		if pr.User.IsCoordinator() && !u.d.Settings.Encrypted {
+			d.EncryptionWarning = u.d.Settings.PlaintextWarning
+		}
 		for _, q := range Pages {
 			if !q.Hidden && (!q.Coordinator || pr.User.IsCoordinator()) {
 				d.Nav = append(d.Nav, navItem{Path: q.Path, Title: q.Title, Current: q.Path == p.Path})

@@ -64,7 +64,17 @@ $('token-form').addEventListener('submit', async (e) => {
   }
 });
 
+async function loadKey() {
+  try {
+    const k = await api('GET', '/api/v1/key');
+    $('signing-key').textContent = k.public_key;
+    $('signing-fingerprint').textContent = k.fingerprint;
+  } catch (err) {
+    $('signing-key').textContent = err.message;
+  }
+}
+
 await shell.start();
 document.body.dataset.ready = 'true';
 shell.listen();
-await loadTokens();
+await Promise.all([loadTokens(), loadKey()]);
