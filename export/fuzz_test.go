@@ -101,11 +101,18 @@ func FuzzJSONLConversation(f *testing.F) {
 // FuzzPDFTranscript checks that no message, name, disposition or tag makes the PDF
 // encoder fail or panic (any script, control characters, invalid UTF-8, words longer
 // than a line), and that what it writes is a complete PDF, alone or in a zip.
+//
+// Inputs are cut to the hotline's own limits (1,600 characters a text, 100 a name or
+// a tag): laying out one unbreakable run of text grows with the square of its length
+// (40,000 combining marks take seconds), which those limits keep to milliseconds, and
+// the fuzzer's time is better spent on what can reach the encoder.
 func FuzzPDFTranscript(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s.body, s.name, "referred", "labor")
 	}
 	f.Fuzz(func(t *testing.T, body, name, disposition, tag string) {
+		body, name = clampRunes(body, hotline.MaxBodyRunes), clampRunes(name, 100)
+		disposition, tag = clampRunes(disposition, 100), clampRunes(tag, 100)
 		var buf bytes.Buffer
 		encodeOne(t, export.NewPDF(&buf), body, name, disposition, tag)
 		checkPDF(t, buf.Bytes(), body)
@@ -123,6 +130,18 @@ func FuzzPDFTranscript(f *testing.F) {
 			t.Fatalf("zip entry name %q could escape the folder it is unpacked into", zr.File[0].Name)
 		}
 	})
+}
+
+// clampRunes cuts s to at most n characters (bytes of invalid UTF-8 count as one).
+func clampRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }
 
 func checkPDF(t *testing.T, pdf []byte, body string) {
