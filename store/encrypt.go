@@ -67,11 +67,11 @@ func (s *Store) openKeys() error {
 			s.path, state.Keystore, kr.path, hex.EncodeToString(kr.id))
 	}
 	if state.State != cryptoEncrypted {
-		if err := s.encrypt(context.Background()); err != nil {
+		if _, err := s.encrypt(context.Background()); err != nil {
 			return err
 		}
 		// The plain records are gone from the tree but not from the file's free
-		// pages: rewrite the file without them.
+		// pages (nor are records deleted before): rewrite the file without them.
 		if err := s.compact(); err != nil {
 			return err
 		}
@@ -119,8 +119,9 @@ func (s *Store) compact() error {
 	return nil
 }
 
-// encrypt seals every plain record of a plaintext (or half-encrypted) store.
-func (s *Store) encrypt(ctx context.Context) error {
+// encrypt seals every plain record of a plaintext (or half-encrypted) store, and
+// returns how many it sealed.
+func (s *Store) encrypt(ctx context.Context) (int, error) {
 	kr := s.keys
 	kr.encrypting.Store(true)
 	defer kr.encrypting.Store(false)
@@ -131,8 +132,9 @@ func (s *Store) encrypt(ctx context.Context) error {
 		}
 		return s.moveSigningKey(btx)
 	}); err != nil {
-		return storeError("encrypt", err)
+		return 0, storeError("encrypt", err)
 	}
+	sealed := 0
 	for _, b := range []struct {
 		name []byte
 		seal func(t *tx, k, v []byte) error
@@ -147,9 +149,10 @@ func (s *Store) encrypt(ctx context.Context) error {
 		for {
 			n, next, err := s.encryptBatch(ctx, b.name, after, b.seal)
 			if err != nil {
-				return fmt.Errorf("encrypt %s: %s: %w", s.path, b.name, err)
+				return sealed, fmt.Errorf("encrypt %s: %s: %w", s.path, b.name, err)
 			}
 			total += n
+			sealed += n
 			if s.opts.OnEncrypt != nil && n > 0 {
 				s.opts.OnEncrypt(EncryptProgress{Bucket: string(b.name), Records: total})
 			}
@@ -162,12 +165,12 @@ func (s *Store) encrypt(ctx context.Context) error {
 	if err := s.db.Update(func(btx *bolt.Tx) error {
 		return writeCrypto(btx, cryptoRecord{State: cryptoEncrypted, Keystore: id})
 	}); err != nil {
-		return storeError("encrypt", err)
+		return sealed, storeError("encrypt", err)
 	}
-	if s.opts.OnEncrypt != nil {
+	if s.opts.OnEncrypt != nil && sealed > 0 {
 		s.opts.OnEncrypt(EncryptProgress{Done: true})
 	}
-	return nil
+	return sealed, nil
 }
 
 // encryptBatch seals up to encryptBatch plain records of the bucket after the key
