@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -444,4 +443,3 @@ func RotateMasterKey(keysPath string, old, new []byte, opts Options) (int, error
 	return n, nil
 }
 
-var errNoSigningKey = errors.New("no signing key")

@@ -183,20 +183,6 @@ func contactFromRecord(r contactRecord) hotline.Contact {
 	}
 }
 
-// encodeContact writes the plain form of a contact record.
-func encodeContact(c hotline.Contact) ([]byte, error) { return json.Marshal(contactToRecord(c)) }
-
-// decodeContact reads the plain form of a contact record.
-func decodeContact(b []byte) (hotline.Contact, error) {
-	var r contactRecord
-	if err := unmarshal("contact", b, &r, contactRecordVersion); err != nil {
-		return hotline.Contact{}, err
-	} else if r.Sealed != nil {
-		return hotline.Contact{}, errSealed("contact")
-	}
-	return contactFromRecord(r), nil
-}
-
 func conversationToRecord(c hotline.Conversation) conversationRecord {
 	return conversationRecord{
 		V: conversationRecordVersion, ID: c.ID, ContactID: c.ContactID, Handle: c.Handle,
