@@ -442,4 +442,3 @@ func RotateMasterKey(keysPath string, old, new []byte, opts Options) (int, error
 	}
 	return n, nil
 }
-
