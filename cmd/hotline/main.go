@@ -108,7 +108,7 @@ func run(ctx context.Context, e env, args []string) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hotline <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'hotline <command> -h' for a command's flags.")
 }
