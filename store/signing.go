@@ -70,8 +70,21 @@ func (s *Store) PublicKey(ctx context.Context) (ed25519.PublicKey, bool, error) 
 }
 
 // SigningKey returns the hotline's private signing key, making it the first time
-// (the first start of a server).
+// (the first start of a server). It is kept in memory once read: GET /api/v1/key,
+// which anyone may call, costs no transaction.
 func (s *Store) SigningKey(ctx context.Context) (ed25519.PrivateKey, error) {
+	if p := s.signing.Load(); p != nil {
+		return *p, nil
+	}
+	priv, err := s.signingKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.signing.Store(&priv)
+	return priv, nil
+}
+
+func (s *Store) signingKey(ctx context.Context) (ed25519.PrivateKey, error) {
 	var priv ed25519.PrivateKey
 	err := s.Update(ctx, func(htx hotline.Tx) error {
 		priv = nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -76,6 +77,8 @@ type Store struct {
 	// keys are the keystore's keys; nil without a master key.
 	keys *keyring
 	opts Options
+	// signing is the signing key once read (signing.go).
+	signing atomic.Pointer[ed25519.PrivateKey]
 	// writers counts Update calls in flight, to choose between committing at once
 	// and joining a group commit.
 	writers atomic.Int32
