@@ -60,6 +60,15 @@ fuzz:
 	  done; \
 	done
 
+## reliability: the tests of RELIABILITY.md, longer and with their figures: the crash test with
+## CRASH_ROUNDS SIGKILL rounds per workload (make test runs 20), the Twilio outage, the full disk,
+## hostile webhooks and intruders
+CRASH_ROUNDS ?= 100
+.PHONY: reliability
+reliability:
+	HOTLINE_CRASH_ROUNDS=$(CRASH_ROUNDS) $(GO) test -race -count=1 -timeout 30m -v \
+	  -run '^(TestCrash_SIGKILLUnderLoad|TestTwilioOutage_.*|TestDiskFull_.*|TestHostileWebhooks_.*|TestIntruders_.*)$$' ./cmd/hotline
+
 ## docker: build the container image (needs a Docker engine)
 docker:
 	docker build --build-arg VERSION=$(VERSION) -t hotline:$(VERSION) .
