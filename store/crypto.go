@@ -226,6 +226,12 @@ func (kr *keyring) wrap(name, key []byte) []byte {
 	return sealWith(kr.kwk, join([]byte("hotline-key-v1\x00"), name), key)
 }
 
+// wrapWithNonce is wrap with a nonce the caller drew from crypto/rand.
+func (kr *keyring) wrapWithNonce(name, key, nonce []byte) []byte {
+	out := append([]byte{sealVersion}, nonce...)
+	return kr.kwk.Seal(out, nonce, key, join([]byte("hotline-key-v1\x00"), name))
+}
+
 // unwrap opens a key wrapped under name.
 func (kr *keyring) unwrap(name, wrapped []byte) ([]byte, error) {
 	if wrapped == nil {
@@ -343,16 +349,24 @@ func (kr *keyring) take() (poolKey, error) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	if len(kr.pool) == 0 {
+		// One read of the system's randomness for the whole pool; names are
+		// time-ordered (ULIDs), so the keystore's tree grows at its end.
+		random := make([]byte, keyPoolSize*(32+kr.kwk.NonceSize()))
+		rand.Read(random)
 		pool := make([]poolKey, keyPoolSize)
+		wrapped := make([][]byte, keyPoolSize)
+		now := time.Now()
 		for i := range pool {
-			pool[i] = poolKey{id: make([]byte, 16), raw: make([]byte, 32)}
-			rand.Read(pool[i].id)
-			rand.Read(pool[i].raw)
+			id := hotline.NewID(now)
+			r := random[i*(32+kr.kwk.NonceSize()):]
+			pool[i] = poolKey{id: id[:], raw: r[:32]}
+			wrapped[i] = kr.wrapWithNonce(pool[i].id, pool[i].raw, r[32:32+kr.kwk.NonceSize()])
 		}
 		err := kr.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(ksBucketKeys)
-			for _, k := range pool {
-				if err := b.Put(k.id, kr.wrap(k.id, k.raw)); err != nil {
+			b.FillPercent = 0.9 // appended in order
+			for i, k := range pool {
+				if err := b.Put(k.id, wrapped[i]); err != nil {
 					return err
 				}
 			}

@@ -149,3 +149,27 @@ func BenchmarkDecodeMessageSealed(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkInboundParallelCPU and …Encrypted are BenchmarkAppendInboundParallel
+// without fsync, in CPU time per text: group commit's bookkeeping plus sealing.
+func BenchmarkInboundParallelCPU(b *testing.B) { benchInboundParallelCPU(b, Options{NoSync: true}) }
+func BenchmarkInboundParallelCPUEncrypted(b *testing.B) {
+	benchInboundParallelCPU(b, Options{NoSync: true, MasterKey: benchKey(b)})
+}
+
+func benchInboundParallelCPU(b *testing.B, opts Options) {
+	s := openBench(b, opts)
+	ctx := context.Background()
+	b.SetParallelism(32)
+	cpu := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := benchSeq.Add(1)
+			if err := s.Update(ctx, func(tx hotline.Tx) error { return appendInbound(tx, n) }); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+}
