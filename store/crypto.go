@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -349,18 +350,20 @@ func (kr *keyring) take() (poolKey, error) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	if len(kr.pool) == 0 {
-		// One read of the system's randomness for the whole pool; names are
-		// time-ordered (ULIDs), so the keystore's tree grows at its end.
-		random := make([]byte, keyPoolSize*(32+kr.kwk.NonceSize()))
+		// One read of the system's randomness for the whole pool. Names are the
+		// time in nanoseconds and a counter (8 bytes each, big-endian), so the
+		// keystore's tree grows at its end; nothing about them is secret.
+		per := 8 + 32 + kr.kwk.NonceSize()
+		random := make([]byte, keyPoolSize*per)
 		rand.Read(random)
 		pool := make([]poolKey, keyPoolSize)
 		wrapped := make([][]byte, keyPoolSize)
-		now := time.Now()
+		now := uint64(time.Now().UnixNano())
 		for i := range pool {
-			id := hotline.NewID(now)
-			r := random[i*(32+kr.kwk.NonceSize()):]
-			pool[i] = poolKey{id: id[:], raw: r[:32]}
-			wrapped[i] = kr.wrapWithNonce(pool[i].id, pool[i].raw, r[32:32+kr.kwk.NonceSize()])
+			r := random[i*per : (i+1)*per]
+			id := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, now), binary.BigEndian.Uint64(r[:8])>>16<<16|uint64(i))
+			pool[i] = poolKey{id: id, raw: r[8:40]}
+			wrapped[i] = kr.wrapWithNonce(id, pool[i].raw, r[40:])
 		}
 		err := kr.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(ksBucketKeys)
