@@ -24,12 +24,21 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Err is the underlying cause, for the server log only: it may name files or
+	// hosts that a caller must not see. ErrorMessage never shows it.
+	Err error
 }
 
 // Error implements the error interface.
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("hotline error: code=%s message=%s: %v", e.Code, e.Message, e.Err)
+	}
 	return fmt.Sprintf("hotline error: code=%s message=%s", e.Code, e.Message)
 }
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

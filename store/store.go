@@ -234,7 +234,10 @@ func storeError(op string, err error) error {
 		errors.Is(err, syscall.EROFS),
 		errors.Is(err, syscall.EIO),
 		errors.Is(err, os.ErrClosed):
-		return hotline.Errorf(hotline.EUNAVAILABLE, "store %s: %v", op, err)
+		// The message reaches webhook and console callers; the cause, which names the
+		// database file, only the server log.
+		return &hotline.Error{Code: hotline.EUNAVAILABLE, Err: fmt.Errorf("store %s: %w", op, err),
+			Message: "The hotline cannot store anything right now (its disk is full or failing); try again shortly."}
 	}
 	return fmt.Errorf("store %s: %w", op, err)
 }
