@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -29,14 +30,10 @@ const (
 	nonceLen            = 16
 )
 
-// headRecord is a conversation's chain head, stored under its ID.
-type headRecord struct {
-	V    int    `json:"v"`
-	Seq  uint64 `json:"seq"`
-	Hash string `json:"hash"`
-}
-
-func (r *headRecord) version() int { return r.V }
+// A chain head is stored under its conversation's ID as 41 bytes: a version byte
+// (headRecordVersion), seq (8 bytes, big-endian), the last entry's hash (32 bytes).
+// Not JSON like the other records: every read of a conversation reads its head.
+const headRecordLen = 1 + 8 + len(hotline.Digest{})
 
 // statusRecord is a delivery status entry, stored under conversationID ‖ eventID.
 // It holds no content: a status, Twilio's SID and error.
@@ -89,26 +86,25 @@ func decodeStatus(key, b []byte) (hotline.StatusEvent, error) {
 // chainHead returns a conversation's chain head; the zero head when it has no
 // chained record yet.
 func (t *tx) chainHead(id hotline.ID) (hotline.ChainHead, error) {
-	v, err := t.get(bucketChainHeads, id[:])
-	if err != nil || v == nil {
-		return hotline.ChainHead{}, err
-	}
-	var r headRecord
-	if err := unmarshal("chain head", v, &r, headRecordVersion); err != nil {
-		return hotline.ChainHead{}, err
-	}
-	h, err := hotline.ParseDigest(r.Hash)
+	b, err := t.bucket(bucketChainHeads)
 	if err != nil {
-		return hotline.ChainHead{}, fmt.Errorf("decode chain head record: malformed hash")
+		return hotline.ChainHead{}, err
 	}
-	return hotline.ChainHead{Seq: r.Seq, Hash: h}, nil
+	v := b.Get(id[:])
+	switch {
+	case v == nil:
+		return hotline.ChainHead{}, nil
+	case len(v) != headRecordLen || v[0] != headRecordVersion:
+		return hotline.ChainHead{}, fmt.Errorf("decode chain head record: %d bytes, this binary knows %d bytes of version %d", len(v), headRecordLen, headRecordVersion)
+	}
+	h := hotline.ChainHead{Seq: binary.BigEndian.Uint64(v[1:9])}
+	copy(h.Hash[:], v[9:])
+	return h, nil
 }
 
 func putChainHead(b *bolt.Bucket, id hotline.ID, h hotline.ChainHead) error {
-	v, err := json.Marshal(headRecord{V: headRecordVersion, Seq: h.Seq, Hash: h.Hash.String()})
-	if err != nil {
-		return err
-	}
+	v := make([]byte, 0, headRecordLen)
+	v = append(binary.BigEndian.AppendUint64(append(v, headRecordVersion), h.Seq), h.Hash[:]...)
 	return b.Put(bytes.Clone(id[:]), v)
 }
 

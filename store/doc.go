@@ -75,7 +75,7 @@
 //	idx_conversations_held                  conversations under a legal hold, for the coordinators' list (schema 7)
 //	  conversationID                      → ∅   (moved with the hold flag by PutConversation; purge never deletes a held one)
 //	chain_heads                             the end of each conversation's hash chain (schema 8, chain.go)
-//	  conversationID                      → head record (seq, hash of the last entry)
+//	  conversationID                      → head: version byte 1 ‖ seq (8 bytes, big-endian) ‖ hash of the last entry (32 bytes)
 //	status_events                           delivery status changes, chained entries (schema 8); no content
 //	  conversationID ‖ eventID            → status entry record (message, status, SID, error, done date, seq, prev, hash)
 //	data_keys                               which keystore entry holds each data key (schema 8, encrypted stores)
