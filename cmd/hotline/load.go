@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ func runLoad(ctx context.Context, e env, args []string) error {
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	username := fs.String("username", "admin", "console user for --verify with --url; the password is read from $HOTLINE_PASSWORD")
 	dataDir := fs.String("data-dir", "", "in-process hotline: the data directory to use and keep (default: a temporary one, removed afterwards)")
+	plaintext := fs.Bool("plaintext", false, "in-process hotline: run without a master key (default: a generated one, encrypting at rest as production with Twilio must)")
 	seed := fs.Uint64("seed", 1, "seed of the generated texts")
 	timeout := fs.Duration("timeout", 15*time.Second, "bound on one request (Twilio gives up after 15s)")
 	maxP99 := fs.Duration("max-p99", 0, "exit 1 when the hotline's p99 acknowledgement latency is above this (0: no check)")
@@ -63,8 +65,8 @@ func runLoad(ctx context.Context, e env, args []string) error {
 		return usageError{"--min-ratio needs --baseline"}
 	case *target == "" && *publicURL != "":
 		return usageError{"--public-url needs --url (the in-process hotline signs for its own address)"}
-	case *target != "" && *dataDir != "":
-		return usageError{"--data-dir is for the in-process hotline; it cannot be combined with --url"}
+	case *target != "" && (*dataDir != "" || *plaintext):
+		return usageError{"--data-dir and --plaintext are for the in-process hotline; they cannot be combined with --url"}
 	}
 	if *duration == 0 && *requests == 0 {
 		*duration = 10 * time.Second
@@ -124,12 +126,19 @@ func runLoad(ctx context.Context, e env, args []string) error {
 		if loadtest.InMemoryFS(dir) {
 			notes = append(notes, fmt.Sprintf("the data directory %s is in memory (tmpfs): fsync costs nothing there, so these figures flatter the hotline; use --data-dir on a disk", dir))
 		}
-		hl, err = startInProcess(ctx, dir, *token)
+		masterKey := ""
+		if !*plaintext {
+			masterKey = loadMasterKey()
+		}
+		hl, err = startInProcess(ctx, dir, *token, masterKey)
 		if err != nil {
 			return err
 		}
 		defer hl.stop()
-		opts.URL, targetName = hl.url, "in-process"
+		opts.URL, targetName = hl.url, "in-process, encrypted at rest"
+		if *plaintext {
+			targetName = "in-process, plaintext"
+		}
 		progress("hotline: %s in-process (data in %s, log in %s)", hl.url, dir, hl.logPath)
 	} else {
 		opts.URL, opts.PublicURL = *target, *publicURL
@@ -233,7 +242,8 @@ func verifyLoad(ctx context.Context, e env, hl *inProcess, target, username stri
 }
 
 // inProcess is a hotline that `hotline load` runs inside itself: the real serve, on
-// 127.0.0.1:0, with the simulator as SMS provider and fsync on, as in production.
+// 127.0.0.1:0, with the simulator as SMS provider and fsync on, as in production,
+// and encrypted at rest when given a master key.
 type inProcess struct {
 	url     string
 	cfg     config.Config
@@ -242,13 +252,15 @@ type inProcess struct {
 }
 
 // startInProcess starts serve on a free loopback port with its data in dir and
-// its log in dir/hotline.log (at info, as in production: logging is part of the cost).
-func startInProcess(ctx context.Context, dir, token string) (*inProcess, error) {
+// its log in dir/hotline.log (at info, as in production: logging is part of the
+// cost), encrypted under masterKey (base64) unless it is empty.
+func startInProcess(ctx context.Context, dir, token, masterKey string) (*inProcess, error) {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dir
 	cfg.Twilio.AuthToken = token
 	cfg.Admin.Password = loadRandomToken()
+	cfg.Crypto.MasterKey = masterKey
 	cfg.Log.Format = config.LogFormatJSON
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("the in-process hotline's configuration: %w", err)
@@ -317,6 +329,15 @@ func loadDataDir(given string) (dir string, cleanup func(), err error) {
 		return "", nil, err
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// loadMasterKey returns a new master key, in base64.
+func loadMasterKey() string {
+	b := make([]byte, config.MasterKeySize)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func loadRandomToken() string {

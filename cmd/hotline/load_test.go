@@ -91,7 +91,7 @@ func TestLoadInProcessStoresEveryAcknowledgedTextOnce(t *testing.T) {
 }
 
 func TestLoadWithBaselineReportsTheRatio(t *testing.T) {
-	code, stdout, stderr := runLoadCmd(t, nil, "--baseline", "--requests", "100", "--concurrency", "4", "--json")
+	code, stdout, stderr := runLoadCmd(t, nil, "--baseline", "--plaintext", "--requests", "100", "--concurrency", "4", "--json")
 	if code != 0 {
 		t.Fatalf("hotline load exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -211,6 +211,7 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"--public-url", "https://example.org"},
 		{"--url", "http://127.0.0.1:1"}, // no auth token
 		{"--url", "http://127.0.0.1:1", "--auth-token", "x", "--data-dir", "d"},
+		{"--url", "http://127.0.0.1:1", "--auth-token", "x", "--plaintext"},
 		{"extra"},
 	} {
 		if code, _, stderr := runLoadCmd(t, nil, args...); code != 2 {
