@@ -103,6 +103,9 @@ func TestEncryptedHotlineEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(key1.PublicKey, "ed25519:") {
 		t.Fatalf("GET /api/v1/key = %d %+v", resp.StatusCode, key1)
 	}
+	if code, out, errOut := runCmd(t, nil, "key", "--server", base); code != 0 || !strings.Contains(out, key1.PublicKey) {
+		t.Errorf("hotline key --server = %d %q %q, want %s", code, out, errOut, key1.PublicKey)
+	}
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	if err := os.WriteFile(backup, get(t, c, "/api/v1/admin/backup"), 0o600); err != nil {
 		t.Fatal(err)
