@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -108,6 +110,11 @@ func crashRounds(t *testing.T, bin string, rounds int, seed uint64, load crashLo
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 			p.kill()
 			killedStarting++
+			// Killed before it had created the database (the first rounds): there is
+			// nothing to check yet, and the next start creates it.
+			if _, err := os.Stat(filepath.Join(dataDir, "hotline.db")); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
 			runCheckBinary(t, bin, dataDir)
 			continue
 		}
