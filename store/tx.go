@@ -69,6 +69,11 @@ func (t *tx) updateIndex(name, oldKey, newKey, value []byte) error {
 		}
 	}
 	if newKey != nil {
+		if bytes.Equal(oldKey, newKey) {
+			if v := b.Get(newKey); v != nil && bytes.Equal(v, value) {
+				return nil // unchanged: do not dirty the page
+			}
+		}
 		return b.Put(newKey, value)
 	}
 	return nil
