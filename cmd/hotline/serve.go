@@ -159,6 +159,7 @@ type worker struct {
 
 func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *store.Store, e env) (*app, error) {
 	a := &app{cfg: cfg, log: log, store: st, metrics: metrics.New()}
+	registerStoreGauges(a.metrics, st)
 	fan := &fanout{}
 	a.svc = hotline.NewService(st, nil, fan, cfg.Policy())
 	a.echo = newEcho(log, a.metrics)
@@ -167,7 +168,7 @@ func newApp(ctx context.Context, cfg config.Config, log zerolog.Logger, st *stor
 		return nil, err
 	}
 	if tokens := cfg.AuthTokens(); len(tokens) > 0 {
-		err := webhooks.Register(a.echo, a.svc, webhooks.Config{
+		err := webhooks.Register(a.echo, observed{a.svc, a.metrics}, webhooks.Config{
 			PublicURL: cfg.PublicURL(), AuthTokens: tokens, AccountSID: cfg.Twilio.AccountSID,
 			MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, KeepLocationFields: cfg.Twilio.KeepLocationFields,
 			DefaultRegion: cfg.DefaultRegion,

@@ -25,7 +25,7 @@ func (a *app) wireSMS(_ context.Context, fan *fanout) error {
 	rate := 0.0
 	switch a.cfg.SMS.Provider {
 	case config.ProviderSimulator:
-		sim := simulator.New(a.svc, a.svc, simulator.Options{OnError: func(err error) {
+		sim := simulator.New(observed{a.svc, a.metrics}, a.svc, simulator.Options{OnError: func(err error) {
 			a.log.Warn().Err(err).Str("component", "simulator").Msg("simulator")
 		}})
 		sim.Register(a.echo)
