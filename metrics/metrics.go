@@ -39,7 +39,7 @@ func New() *Metrics {
 			Name: "hotline_inbound_messages_total", Help: "Inbound texts by result (stored, duplicate, rejected, failed).",
 		}, []string{"result"}),
 		InboundSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "hotline_inbound_ack_seconds", Help: "Time from receiving an inbound webhook to acknowledging it after the commit.",
+			Name: "hotline_inbound_ack_seconds", Help: "Time to store an inbound text (dedupe, state machine, fsync'd commit): what a webhook waits for before its acknowledgement.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
 		StatusCallbacksTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
