@@ -150,8 +150,8 @@
 // transaction: a record has exactly the index entries it implies, and every index
 // entry points to a record that implies it. Retention's DeleteConversation and
 // DeleteContact (purge.go) remove a record with every entry that hangs off it. Check verifies this, with bbolt's own
-// page check, and Open refuses a file written by a newer schema. Update group-commits
-// concurrent writers with bbolt's Batch (see DefaultBatchDelay).
+// page check, and Open refuses a file written by a newer schema. Update
+// group-commits concurrent writers (see Store.groupCommit).
 //
 // Keep this drawing in step with keys.go, and add a migration for every change.
 package store
