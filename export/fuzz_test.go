@@ -159,3 +159,18 @@ func TestPDF_EmojiBeyondTheBasicPlane(t *testing.T) {
 	encodeOne(t, export.NewPDF(&buf), "thank you 😀🙂", "Ana 😀", "referred", "😀")
 	checkPDF(t, buf.Bytes(), "😀")
 }
+
+// TestPDF_EveryEmojiOfTheBasicEmojiBlocks prints every code point of the common emoji
+// blocks (and the supplementary planes' edges) without a panic: the load tool found
+// 😢 (U+1F622) crashing the PDF library after 😀 had been fixed.
+func TestPDF_EveryEmojiOfTheBasicEmojiBlocks(t *testing.T) {
+	var b strings.Builder
+	for _, block := range [][2]rune{{0x1F300, 0x1F6FF}, {0x1F900, 0x1F9FF}, {0x2600, 0x27BF}, {0xFFF0, 0x1000F}, {0x10FFF0, 0x10FFFD}} {
+		for r := block[0]; r <= block[1]; r++ {
+			b.WriteRune(r)
+		}
+	}
+	var buf bytes.Buffer
+	encodeOne(t, export.NewPDF(&buf), b.String(), "Ana 😢", "referred", "😢")
+	checkPDF(t, buf.Bytes(), "😢")
+}
