@@ -50,11 +50,7 @@ func runVerify(ctx context.Context, e env, args []string) error {
 			return usageError{"--conversation: " + hotline.ErrorMessage(err)}
 		}
 	}
-	cfg, err := loadConfig(e, *configPath, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := openExisting(cfg)
+	cfg, st, err := openStopped(e, *configPath, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -177,11 +173,7 @@ func runKey(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	} else {
-		cfg, err := loadConfig(e, *configPath, *dataDir)
-		if err != nil {
-			return err
-		}
-		st, err := openExisting(cfg)
+		_, st, err := openStopped(e, *configPath, *dataDir)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,17 @@ func loadConfig(e env, path, dataDir string) (config.Config, error) {
 	return cfg, nil
 }
 
+// openStopped loads and validates the configuration (with a --data-dir override)
+// and opens the existing store of that stopped data directory, for the tools.
+func openStopped(e env, configPath, dataDir string) (config.Config, *store.Store, error) {
+	cfg, err := loadConfig(e, configPath, dataDir)
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := openExisting(cfg)
+	return cfg, st, err
+}
+
 // openExisting opens the store of a data directory for a tool, refusing to create
 // one where there is none (a mistyped --data-dir must not look like an empty hotline).
 func openExisting(cfg config.Config) (*store.Store, error) {
@@ -100,11 +111,7 @@ func runCheck(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(e, *configPath, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := openExisting(cfg)
+	cfg, st, err := openStopped(e, *configPath, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -294,11 +301,7 @@ func runBackup(ctx context.Context, e env, args []string) error {
 		}
 		return remoteBackup(ctx, e, *server, *username, *totp, *out, *noProgress)
 	}
-	cfg, err := loadConfig(e, *configPath, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := openExisting(cfg)
+	_, st, err := openStopped(e, *configPath, *dataDir)
 	if err != nil {
 		return err
 	}
