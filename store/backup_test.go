@@ -59,7 +59,11 @@ func TestBackup_UnderConcurrentWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b, err := store.Open(path, store.Options{NoSync: true})
+	if s.Encrypted() {
+		// An encrypted backup opens only with its keystore, copied on its own.
+		copyKeys(t, s, store.DefaultKeysPath(path))
+	}
+	b, err := store.Open(path, storetest.Options(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +115,20 @@ func TestBackup_Canceled(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("canceled backup left %s behind", path)
+	}
+}
+
+// copyKeys writes s's keystore to path.
+func copyKeys(t *testing.T, s *store.Store, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BackupKeys(t.Context(), f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

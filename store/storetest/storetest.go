@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/hotlinehq/hotline/store"
@@ -29,7 +30,9 @@ func MustOpen(tb testing.TB) *store.Store {
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
+	opened.Store(s, opts)
 	tb.Cleanup(func() {
+		defer opened.Delete(s)
 		problems, err := s.Check(context.Background())
 		if err != nil {
 			tb.Errorf("check store: %v", err)
@@ -42,4 +45,19 @@ func MustOpen(tb testing.TB) *store.Store {
 		}
 	})
 	return s
+}
+
+// opened holds the options each open store was opened with.
+var opened sync.Map // *store.Store → store.Options
+
+// Options returns the options MustOpen opened s with (its master key, when
+// encrypted), so that a test can open a copy of s, such as a backup, the same way.
+// KeysPath is left empty: the copy's keystore is beside it.
+func Options(tb testing.TB, s *store.Store) store.Options {
+	tb.Helper()
+	opts, ok := opened.Load(s)
+	if !ok {
+		tb.Fatal("storetest.Options: the store was not opened by MustOpen")
+	}
+	return opts.(store.Options)
 }
