@@ -18,9 +18,10 @@ build:
 run:
 	$(GO) run ./cmd/hotline serve $(if $(CONFIG),--config $(CONFIG))
 
-## test: every test, with the race detector
+## test: every test, with the race detector; then the store's users again on an encrypted store
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	HOTLINE_TEST_ENCRYPT=1 $(GO) test -count=1 -timeout 5m ./store/... ./hotline/... ./export/... ./console/...
 
 ## test-browser: the console's browser tests alone (headless Chromium; see README)
 test-browser:
