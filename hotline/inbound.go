@@ -61,8 +61,8 @@ func (s *Service) ReceiveInbound(ctx context.Context, in InboundMessage) (Inboun
 	err := s.store.Update(ctx, func(tx Tx) error {
 		res, out = InboundResult{}, nil
 		now := s.clock.Now()
-		if m, err := tx.MessageBySID(in.SID); err == nil {
-			res = InboundResult{ConversationID: m.ConversationID, MessageID: m.ID, Duplicate: true}
+		if convID, msgID, err := tx.MessageIDBySID(in.SID); err == nil {
+			res = InboundResult{ConversationID: convID, MessageID: msgID, Duplicate: true}
 			return nil
 		} else if !IsNotFound(err) {
 			return err

@@ -45,6 +45,10 @@ type ReadTx interface {
 
 	Message(conversationID, id ID) (Message, error)
 	MessageBySID(sid string) (Message, error)
+	// MessageIDBySID returns the conversation and the ID of the message Twilio
+	// knows by the SID, or ENOTFOUND, without reading the message itself: what a
+	// duplicate check needs.
+	MessageIDBySID(sid string) (conversationID, id ID, err error)
 	// Messages calls fn for each message of the conversation after the message with
 	// ID after (from the first when after is zero), in order.
 	Messages(conversationID, after ID, fn func(Message) error) error

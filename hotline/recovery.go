@@ -174,7 +174,7 @@ func (s *Service) unknownInbound(ctx context.Context, listed []ListedInbound) ([
 	err := s.store.View(ctx, func(tx ReadTx) error {
 		missing = missing[:0]
 		for _, l := range listed {
-			_, err := tx.MessageBySID(l.SID)
+			_, _, err := tx.MessageIDBySID(l.SID)
 			if IsNotFound(err) {
 				missing = append(missing, l)
 			} else if err != nil {

@@ -122,6 +122,26 @@ func TestReceiveInboundStoresTextAndWelcomeTogether(t *testing.T) {
 	}
 }
 
+// TestReceiveInboundDuplicateReturnsStoredIDs: a retried MessageSid answers with
+// the conversation and message the first delivery stored, and stores nothing.
+func TestReceiveInboundDuplicateReturnsStoredIDs(t *testing.T) {
+	svc, _, _ := newService(t)
+	first, err := svc.ReceiveInbound(context.Background(), inbound("SM001", "+14155550100", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.ReceiveInbound(context.Background(), inbound("SM001", "+14155550100", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (hotline.InboundResult{ConversationID: first.ConversationID, MessageID: first.MessageID, Duplicate: true}); again != want {
+		t.Errorf("retried delivery = %+v, want %+v", again, want)
+	}
+	if _, msgs, _ := thread(t, svc, first.ConversationID); len(msgs) != 2 {
+		t.Errorf("thread has %d messages after a retry, want 2 (the text and the welcome)", len(msgs))
+	}
+}
+
 func TestReceiveInboundSameSIDConcurrentlyStoresOnce(t *testing.T) {
 	svc, _, _ := newService(t)
 	var wg sync.WaitGroup

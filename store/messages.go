@@ -18,16 +18,45 @@ func (t *tx) Message(conversationID, id hotline.ID) (hotline.Message, error) {
 
 // MessageBySID returns the message Twilio knows by the SID, or ENOTFOUND.
 func (t *tx) MessageBySID(sid string) (hotline.Message, error) {
+	key, err := t.messageKeyBySID(sid)
+	if err != nil {
+		return hotline.Message{}, err
+	}
+	return t.Message(idFrom(key, 0), idFrom(key, idLen))
+}
+
+// MessageIDBySID returns the conversation and the ID of the message Twilio knows by
+// the SID, or ENOTFOUND, from the SID index and without decoding the message: only
+// its key is looked up, so that a dangling index entry is not taken for a message.
+func (t *tx) MessageIDBySID(sid string) (conversationID, id hotline.ID, err error) {
+	key, err := t.messageKeyBySID(sid)
+	if err != nil {
+		return hotline.ID{}, hotline.ID{}, err
+	}
+	b, err := t.bucket(bucketMessages)
+	if err != nil {
+		return hotline.ID{}, hotline.ID{}, err
+	}
+	conversationID, id = idFrom(key, 0), idFrom(key, idLen)
+	if b.Get(key) == nil {
+		return hotline.ID{}, hotline.ID{}, notFound("Message %s not found.", id)
+	}
+	return conversationID, id, nil
+}
+
+// messageKeyBySID returns the key (conversationID ‖ messageID) the SID index holds
+// for the SID, or ENOTFOUND.
+func (t *tx) messageKeyBySID(sid string) ([]byte, error) {
 	if sid == "" {
-		return hotline.Message{}, notFound("No message with an empty SID.")
+		return nil, notFound("No message with an empty SID.")
 	}
 	key, err := t.get(bucketMessageBySID, []byte(sid))
 	if err != nil {
-		return hotline.Message{}, err
+		return nil, err
 	} else if len(key) != 2*idLen {
-		return hotline.Message{}, notFound("No message with SID %s.", sid)
+		return nil, notFound("No message with SID %s.", sid)
 	}
-	return t.Message(idFrom(key, 0), idFrom(key, idLen))
+	return key, nil
 }
 
 // Messages calls fn for each message of the conversation after the message with ID

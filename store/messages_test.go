@@ -73,6 +73,50 @@ func TestMessage_NotFound(t *testing.T) {
 		wantCode(t, "MessageBySID", err, hotline.ENOTFOUND)
 		_, err = tx.MessageBySID("")
 		wantCode(t, "MessageBySID empty", err, hotline.ENOTFOUND)
+		_, _, err = tx.MessageIDBySID("SM2")
+		wantCode(t, "MessageIDBySID", err, hotline.ENOTFOUND)
+		_, _, err = tx.MessageIDBySID("")
+		wantCode(t, "MessageIDBySID empty", err, hotline.ENOTFOUND)
+		return nil
+	})
+}
+
+// TestMessageIDBySID: the SID index answers with the message's conversation and ID,
+// in read and in write transactions, and follows the SID when it changes.
+func TestMessageIDBySID(t *testing.T) {
+	s := storetest.MustOpen(t)
+	c := newContact(1)
+	conv := newConversation(c, 2)
+	m := newMessage(conv, 3, "SM1")
+	putThread(t, s, c, conv)
+	mustUpdate(t, s, func(tx hotline.Tx) error {
+		if _, _, err := tx.MessageIDBySID("SM1"); !hotline.IsNotFound(err) {
+			t.Errorf("MessageIDBySID before PutMessage: %v, want ENOTFOUND", err)
+		}
+		if err := tx.PutMessage(m); err != nil {
+			return err
+		}
+		convID, id, err := tx.MessageIDBySID("SM1")
+		if err != nil || convID != conv.ID || id != m.ID {
+			t.Errorf("MessageIDBySID in the writing transaction = %s %s, %v; want %s %s", convID, id, err, conv.ID, m.ID)
+		}
+		return nil
+	})
+	mustView(t, s, func(tx hotline.ReadTx) error {
+		convID, id, err := tx.MessageIDBySID("SM1")
+		if err != nil || convID != conv.ID || id != m.ID {
+			t.Errorf("MessageIDBySID = %s %s, %v; want %s %s", convID, id, err, conv.ID, m.ID)
+		}
+		return nil
+	})
+	m.TwilioSID = "SM1b"
+	mustUpdate(t, s, func(tx hotline.Tx) error { return tx.PutMessage(m) })
+	mustView(t, s, func(tx hotline.ReadTx) error {
+		_, _, err := tx.MessageIDBySID("SM1")
+		wantCode(t, "MessageIDBySID(old SID)", err, hotline.ENOTFOUND)
+		if _, id, err := tx.MessageIDBySID("SM1b"); err != nil || id != m.ID {
+			t.Errorf("MessageIDBySID(new SID) = %s, %v; want %s", id, err, m.ID)
+		}
 		return nil
 	})
 }
