@@ -7,23 +7,25 @@
 // to recover. It also posts signed status callbacks, as Twilio does.
 //
 // The tests of the reliability promises (RELIABILITY.md) point a real hotline at it
-// with twilio.api_url.
+// with twilio.api_url, and set a standing Fault. The tests of package sms/twilio
+// script the answer to each create request instead (OnCreate), seed the messages a
+// lookup or a recovery finds (Add), and make lists come over several pages
+// (SetMaxPage).
+//
+// The HTTP handlers are in api.go.
 package faketwilio
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/hotlinehq/hotline/webhooks"
@@ -62,23 +64,76 @@ type Fault struct {
 	Callback string
 }
 
+// action is the answer the fault gives every create request.
+func (f Fault) action() Action {
+	a := Action{Stall: f.Stall, DropAfterCreate: f.DropAfterCreate, Latency: f.Latency, Callback: f.Callback}
+	if f.Status != 0 {
+		a.Status, a.Code, a.Message = f.Status, f.Code, "fault injected by the test"
+	}
+	return a
+}
+
+// Action scripts the answer to one create request (see Server.OnCreate). The zero
+// Action creates the message and answers as Twilio does.
+type Action struct {
+	// Status answers with this HTTP status and a Twilio error body with Code and
+	// Message; the message is not created. Raw, when set, is the body instead (a
+	// proxy's error page).
+	Status  int
+	Code    int
+	Message string
+	Raw     string
+	// Stall answers nothing, creating nothing, until the client gives up.
+	Stall bool
+	// Queued leaves the created message in Twilio's queue: listed without a
+	// date_sent.
+	Queued bool
+	// Callback, when set, posts a status callback with this MessageStatus for the
+	// created message (when its create asked for callbacks) before the answer, as
+	// Fault.Callback does.
+	Callback string
+	// BeforeAnswer, when set, runs with the created message's SID after Callback and
+	// before the answer: a status callback of the test's own that beats the answer.
+	BeforeAnswer func(sid string)
+	// StallAfterCreate creates the message, then answers nothing until the client
+	// gives up: the timeout after which only a lookup can tell.
+	StallAfterCreate bool
+	// DropAfterCreate creates the message, then closes the connection unanswered.
+	DropAfterCreate bool
+	// Latency delays the answer by this long after the message was created.
+	Latency time.Duration
+}
+
 // Message is a Message resource the fake holds.
 type Message struct {
 	SID, From, To, Body, Direction, Status string
+	// AccountSID is the account the message belongs to; Add makes it AccountSID.
+	AccountSID string
+	// Service is the Messaging Service SID (messaging_service_sid), if any.
+	Service string
 	// StatusCallback is the URL the create request asked for callbacks at.
 	StatusCallback string
 	Created        time.Time
 	Sent           time.Time // zero while queued
+	// Media is what the message's Media list holds (num_media counts it).
+	Media []Media
 	// Seq orders messages by creation, from 1.
 	Seq int
 }
+
+// Media is one item of a Message's Media list.
+type Media struct{ SID, ContentType string }
 
 // Create is one create request as the fake received it.
 type Create struct {
 	Form url.Values
 	At   time.Time
+	// AuthOK says the request carried the account SID and auth token. One without
+	// them is answered 401 and recorded with the Answer "401".
+	AuthOK bool
 	// Answer is what the fake did: "created", "dropped" (created, no answer),
-	// "stalled", or the HTTP status of the error it answered.
+	// "stalled" (nothing created, no answer), "stalled after create" (created, no
+	// answer), or the HTTP status of the error it answered.
 	Answer string
 	// SID is the created message's, when one was created.
 	SID string
@@ -92,21 +147,54 @@ type Create struct {
 type Server struct {
 	addr    string
 	handler http.Handler
+	// tb, for a Server made by NewForTest, is failed by stalls that outlast
+	// testStallLimit.
+	tb testing.TB
 
 	mu       sync.Mutex
 	srv      *http.Server
 	ln       net.Listener
 	fault    Fault
+	onCreate func(n int, form url.Values) Action
+	maxPage  int
 	release  chan struct{} // closed to end stalls when the fault changes or the server stops
 	messages []*Message
 	creates  []Create
+	received int // create requests, authenticated or not
 	lists    int
 	seq      int
+	inflight int // requests being answered
 }
 
+// testStallLimit is how long a Server made by NewForTest lets a client hold on to a
+// stalled request before it fails the test: the clients under test must give up.
+const testStallLimit = 10 * time.Second
+
 // New starts a fake Twilio API on a free loopback port.
-func New() (*Server, error) {
-	s := &Server{release: make(chan struct{})}
+func New() (*Server, error) { return newServer(nil) }
+
+// NewForTest starts a fake Twilio API for the test and closes it when the test
+// ends, waiting for the requests being answered. The test fails if the fake cannot
+// start, or if a client holds on to a stalled request for 10s (New's fake lets it
+// for a minute): the clients under test must give up on a request that is not
+// answered.
+func NewForTest(t testing.TB) *Server {
+	t.Helper()
+	s, err := newServer(t)
+	if err != nil {
+		t.Fatalf("faketwilio: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		if !s.waitIdle(testStallLimit) {
+			t.Errorf("faketwilio: requests still being answered %s after Close", testStallLimit)
+		}
+	})
+	return s
+}
+
+func newServer(tb testing.TB) (*Server, error) {
+	s := &Server{tb: tb, release: make(chan struct{})}
 	mux := http.NewServeMux()
 	base := "/2010-04-01/Accounts/" + AccountSID
 	mux.HandleFunc("POST "+base+"/Messages.json", s.create)
@@ -115,7 +203,7 @@ func New() (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
-	s.handler = s.auth(mux)
+	s.handler = s.track(s.auth(mux))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -133,6 +221,11 @@ func (s *Server) serve(ln net.Listener) {
 
 // URL is the fake's base URL, for twilio.api_url.
 func (s *Server) URL() string { return "http://" + s.addr }
+
+// Handler is the fake's HTTP handler, authentication included, for a test that
+// serves the API behind a proxy of its own. What it answers, the fake records as
+// its own.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Stop closes the listener and every connection: from now on the API refuses
 // connections, until Start.
@@ -172,6 +265,24 @@ func (s *Server) Start() error {
 // Close stops the fake for good.
 func (s *Server) Close() { s.Stop() }
 
+// waitIdle waits until no request is being answered, at most d, and reports
+// whether none is.
+func (s *Server) waitIdle(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		s.mu.Lock()
+		n := s.inflight
+		s.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // SetFault makes the API fail as f says until the next SetFault; the zero Fault is
 // a healthy API. Requests stalled by the previous fault are let go (unanswered).
 func (s *Server) SetFault(f Fault) {
@@ -181,96 +292,51 @@ func (s *Server) SetFault(f Fault) {
 	s.mu.Unlock()
 }
 
+// OnCreate makes fn decide how each create request is answered from now on, in
+// place of the fault's create fields (Fault.Lists still governs lists). fn gets the
+// request's number n, from 1, counting every create request received
+// (unauthenticated ones too), and its form. It runs on the request's goroutine and
+// may block, as a slow API would. A nil fn returns the answers to the fault.
+func (s *Server) OnCreate(fn func(n int, form url.Values) Action) {
+	s.mu.Lock()
+	s.onCreate = fn
+	s.mu.Unlock()
+}
+
+// SetMaxPage caps the page size of list answers at n, whatever the client asks
+// for, so that a few messages come over several pages; 0 leaves Twilio's own cap
+// of 1000.
+func (s *Server) SetMaxPage(n int) {
+	s.mu.Lock()
+	s.maxPage = n
+	s.mu.Unlock()
+}
+
 // releaseStalls ends the stalled requests; s.mu is held.
 func (s *Server) releaseStalls() {
 	close(s.release)
 	s.release = make(chan struct{})
 }
 
-func (s *Server) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || user != AccountSID || pass != AuthToken {
-			writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, 20001, "Unreadable form")
-		return
-	}
-	form := r.PostForm
-	s.mu.Lock()
-	f, release := s.fault, s.release
-	s.mu.Unlock()
-	var cbStatus int
-	var cbErr error
-	record := func(answer, sid string) {
-		s.mu.Lock()
-		s.creates = append(s.creates, Create{Form: form, At: time.Now(), Answer: answer, SID: sid,
-			CallbackStatus: cbStatus, CallbackErr: cbErr})
-		s.mu.Unlock()
-	}
-	switch {
-	case f.Status != 0:
-		record(strconv.Itoa(f.Status), "")
-		writeError(w, f.Status, f.Code, "fault injected by the test")
-		return
-	case f.Stall:
-		record("stalled", "")
-		stall(w, r, release)
-		return
-	}
-	if form.Get("To") == "" || (form.Get("From") == "" && form.Get("MessagingServiceSid") == "") {
-		record("400", "")
-		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number and a 'From' or 'MessagingServiceSid' are required.")
-		return
-	}
-	m := s.add(Message{From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"),
-		Direction: "outbound-api", StatusCallback: form.Get("StatusCallback")})
-	if f.Callback != "" && m.StatusCallback != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		cbStatus, cbErr = PostStatus(ctx, m.StatusCallback, m.StatusCallback, m.SID, f.Callback)
-		cancel()
-	}
-	if f.DropAfterCreate {
-		record("dropped", m.SID)
-		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-			conn.Close()
-		}
-		return
-	}
-	record("created", m.SID)
-	if f.Latency > 0 {
-		select {
-		case <-time.After(f.Latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	answer := messageJSON(m)
-	answer["status"], answer["date_sent"] = "queued", nil // as Twilio answers a create
-	writeJSON(w, http.StatusCreated, answer)
-}
-
-// add stores a message as Twilio would, sent at once, and returns a copy.
-func (s *Server) add(m Message) Message {
+// Add stores a message as Twilio holds it (a text the hotline sent before a crash,
+// or an inbound text whose webhook never came) and returns it as stored: with a
+// random SID, AccountSID, Created now (Twilio keeps seconds) and Seq filled in when
+// unset, and without a Status, "sent" ("received" when inbound) with Sent at
+// Created. A message given a Status keeps it and its Sent: Status "queued" with a
+// zero Sent is a text still in Twilio's queue.
+func (s *Server) Add(m Message) Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
 	m.Seq = s.seq
 	if m.SID == "" {
-		// Random, as Twilio's are: a test's own inbound SIDs must not collide.
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		m.SID = "SM" + hex.EncodeToString(b[:])
+		m.SID = newSID()
+	}
+	if m.AccountSID == "" {
+		m.AccountSID = AccountSID
 	}
 	if m.Created.IsZero() {
-		m.Created = time.Now().UTC().Truncate(time.Second) // Twilio keeps seconds
+		m.Created = time.Now().UTC().Truncate(time.Second)
 	}
 	if m.Status == "" {
 		m.Status, m.Sent = "sent", m.Created
@@ -282,125 +348,8 @@ func (s *Server) add(m Message) Message {
 	return m
 }
 
-// stall answers nothing until the client gives up, the fault changes or the server
-// stops, and at most a minute; then it closes the connection, still unanswered.
-func stall(w http.ResponseWriter, r *http.Request, release <-chan struct{}) {
-	select {
-	case <-r.Context().Done():
-	case <-release:
-	case <-time.After(time.Minute):
-	}
-	if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-		conn.Close()
-	}
-}
-
-func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	f, release := s.fault, s.release
-	s.lists++
-	s.mu.Unlock()
-	if f.Lists {
-		switch {
-		case f.Status != 0:
-			writeError(w, f.Status, f.Code, "fault injected by the test")
-			return
-		case f.Stall:
-			stall(w, r, release)
-			return
-		}
-	}
-	q := r.URL.Query()
-	after, err1 := parseFilterTime(q.Get("DateSent>"))
-	before, err2 := parseFilterTime(q.Get("DateSent<"))
-	if err1 != nil || err2 != nil {
-		writeError(w, http.StatusBadRequest, 20001, "Invalid DateSent filter")
-		return
-	}
-	size, _ := strconv.Atoi(q.Get("PageSize"))
-	if size <= 0 {
-		size = 50
-	}
-	size = min(size, 1000)
-	page, _ := strconv.Atoi(q.Get("Page"))
-	s.mu.Lock()
-	var match []Message
-	for _, m := range s.messages {
-		switch {
-		case q.Has("To") && m.To != q.Get("To"), q.Has("From") && m.From != q.Get("From"):
-			continue
-		case !after.IsZero() && (m.Sent.IsZero() || m.Sent.Before(after)):
-			continue
-		case !before.IsZero() && (m.Sent.IsZero() || m.Sent.After(before)):
-			continue
-		}
-		match = append(match, *m)
-	}
-	s.mu.Unlock()
-	slices.SortFunc(match, func(a, b Message) int { return b.Seq - a.Seq }) // newest first
-	start := min(page*size, len(match))
-	end := min(start+size, len(match))
-	out := []map[string]any{}
-	for _, m := range match[start:end] {
-		out = append(out, messageJSON(m))
-	}
-	var next any
-	if end < len(match) {
-		q.Set("Page", strconv.Itoa(page+1))
-		q.Set("PageSize", strconv.Itoa(size))
-		next = r.URL.Path + "?" + q.Encode()
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"messages": out, "page": page, "page_size": size, "start": start, "end": end,
-		"uri": r.URL.RequestURI(), "next_page_uri": next, "previous_page_uri": nil,
-	})
-}
-
-func (s *Server) listMedia(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"media_list": []any{}, "page": 0, "page_size": 50, "next_page_uri": nil})
-}
-
-// messageJSON is a Message resource as the API writes it.
-func messageJSON(m Message) map[string]any {
-	var sent any
-	if !m.Sent.IsZero() {
-		sent = m.Sent.Format(time.RFC1123Z)
-	}
-	return map[string]any{
-		"sid": m.SID, "account_sid": AccountSID, "from": m.From, "to": m.To, "body": m.Body,
-		"status": m.Status, "direction": m.Direction, "messaging_service_sid": nil,
-		"num_media": "0", "num_segments": "1", "api_version": "2010-04-01",
-		"date_created": m.Created.Format(time.RFC1123Z), "date_updated": m.Created.Format(time.RFC1123Z),
-		"date_sent": sent, "error_code": nil, "error_message": nil, "price": nil, "price_unit": "USD",
-		"uri":              "/2010-04-01/Accounts/" + AccountSID + "/Messages/" + m.SID + ".json",
-		"subresource_uris": map[string]any{"media": "/2010-04-01/Accounts/" + AccountSID + "/Messages/" + m.SID + "/Media.json"},
-	}
-}
-
-func parseFilterTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Parse("2006-01-02", s)
-}
-
-func writeError(w http.ResponseWriter, status, code int, message string) {
-	writeJSON(w, status, map[string]any{
-		"code": code, "message": message, "status": status,
-		"more_info": fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code),
-	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// Creates returns every create request received so far, in order.
+// Creates returns every create request received so far, in the order the fake
+// decided their answers.
 func (s *Server) Creates() []Create {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -415,8 +364,8 @@ func (s *Server) Lists() int {
 	return s.lists
 }
 
-// Outbound returns the messages the API created (texts the hotline sent), oldest
-// first.
+// Outbound returns the messages the API created (texts the hotline sent) and the
+// outbound ones added, oldest first.
 func (s *Server) Outbound() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()

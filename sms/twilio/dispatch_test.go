@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/faketwilio"
 	"github.com/hotlinehq/hotline/sms/twilio"
 )
 
@@ -35,7 +36,7 @@ func TestDispatch_Sends(t *testing.T) {
 	h.run()
 	res := h.inbound("SMin1", texter, "hello")
 	m := h.settled(res.ConversationID)
-	created := h.fake.created()
+	created := h.fake.Outbound()
 	if len(created) != 1 {
 		t.Fatalf("Twilio holds %d texts, want 1", len(created))
 	}
@@ -49,19 +50,19 @@ func TestDispatch_Sends(t *testing.T) {
 
 func TestDispatch_500ThenSuccess_DeliveredOnce(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{})
-	h.fake.script(func(n int, _ url.Values) createAction {
+	h.fake.OnCreate(func(n int, _ url.Values) faketwilio.Action {
 		if n == 1 {
-			return createAction{Status: 500, Code: 20500, Message: "Internal Server Error"}
+			return faketwilio.Action{Status: 500, Code: 20500, Message: "Internal Server Error"}
 		}
-		return createAction{}
+		return faketwilio.Action{}
 	})
 	h.run()
 	res := h.inbound("SMin1", texter, "hello")
 	m := h.settled(res.ConversationID)
-	if got := len(h.fake.createRequests()); got != 2 {
+	if got := len(h.fake.Creates()); got != 2 {
 		t.Errorf("%d create requests, want 2 (the 500, then the retry)", got)
 	}
-	created := h.fake.created()
+	created := h.fake.Outbound()
 	if len(created) != 1 {
 		t.Fatalf("Twilio holds %d texts, want exactly 1", len(created))
 	}
@@ -78,20 +79,20 @@ func TestDispatch_429BacksOff(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{FirstRetryDelay: first})
 	var mu sync.Mutex
 	var at []time.Time
-	h.fake.script(func(n int, _ url.Values) createAction {
+	h.fake.OnCreate(func(n int, _ url.Values) faketwilio.Action {
 		mu.Lock()
 		at = append(at, time.Now())
 		mu.Unlock()
 		if n == 1 {
-			return createAction{Status: 429, Code: 20429, Message: "Too Many Requests"}
+			return faketwilio.Action{Status: 429, Code: 20429, Message: "Too Many Requests"}
 		}
-		return createAction{}
+		return faketwilio.Action{}
 	})
 	h.run()
 	res := h.inbound("SMin1", texter, "hello")
 	m := h.settled(res.ConversationID)
-	if m.Status != hotline.StatusSent || len(h.fake.created()) != 1 {
-		t.Fatalf("welcome = %s, Twilio holds %d; want sent once", m.Status, len(h.fake.created()))
+	if m.Status != hotline.StatusSent || len(h.fake.Outbound()) != 1 {
+		t.Fatalf("welcome = %s, Twilio holds %d; want sent once", m.Status, len(h.fake.Outbound()))
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -106,8 +107,8 @@ func TestDispatch_429BacksOff(t *testing.T) {
 
 func TestDispatch_21610OptsTheTexterOut(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{})
-	h.fake.script(func(int, url.Values) createAction {
-		return createAction{Status: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}
+	h.fake.OnCreate(func(int, url.Values) faketwilio.Action {
+		return faketwilio.Action{Status: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}
 	})
 	h.run()
 	res := h.inbound("SMin1", texter, "hello")
@@ -127,15 +128,15 @@ func TestDispatch_21610OptsTheTexterOut(t *testing.T) {
 	}
 	h.inbound("SMin2", texter, "hello?") // not START: still nothing may be sent
 	time.Sleep(50 * time.Millisecond)    // a few dispatcher polls
-	if got := len(h.fake.createRequests()); got != 1 {
+	if got := len(h.fake.Creates()); got != 1 {
 		t.Errorf("%d create requests, want only the one refused with 21610", got)
 	}
 }
 
 func TestDispatch_21211FailsForGood(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{})
-	h.fake.script(func(_ int, f url.Values) createAction {
-		return createAction{Status: 400, Code: 21211, Message: "The 'To' number " + f.Get("To") + " is not a valid phone number."}
+	h.fake.OnCreate(func(_ int, f url.Values) faketwilio.Action {
+		return faketwilio.Action{Status: 400, Code: 21211, Message: "The 'To' number " + f.Get("To") + " is not a valid phone number."}
 	})
 	h.run()
 	res := h.inbound("SMin1", texter, "hello")
@@ -146,7 +147,7 @@ func TestDispatch_21211FailsForGood(t *testing.T) {
 	if strings.Contains(m.ErrorMessage, texter) {
 		t.Errorf("the reason %q shows the number to responders", m.ErrorMessage)
 	}
-	if got := len(h.fake.createRequests()); got != 1 {
+	if got := len(h.fake.Creates()); got != 1 {
 		t.Errorf("%d create requests, want 1 (no retry)", got)
 	}
 }
@@ -155,15 +156,15 @@ func TestDispatch_21211FailsForGood(t *testing.T) {
 // never came. The dispatcher must find it with Lookup instead of sending it again.
 func TestDispatch_TimeoutAfterCreateReconciles(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{}, func(o *twilio.Options) { o.RequestTimeout = 100 * time.Millisecond })
-	h.fake.script(func(n int, _ url.Values) createAction {
-		return createAction{StallAfterCreate: n == 1}
+	h.fake.OnCreate(func(n int, _ url.Values) faketwilio.Action {
+		return faketwilio.Action{StallAfterCreate: n == 1}
 	})
 	h.run()
 	res := h.inbound("SMin1", texter, "hello")
 	m := h.settled(res.ConversationID)
-	created := h.fake.created()
-	if len(created) != 1 || len(h.fake.createRequests()) != 1 {
-		t.Fatalf("Twilio holds %d texts after %d create requests; want 1 and 1 (no duplicate)", len(created), len(h.fake.createRequests()))
+	created := h.fake.Outbound()
+	if len(created) != 1 || len(h.fake.Creates()) != 1 {
+		t.Fatalf("Twilio holds %d texts after %d create requests; want 1 and 1 (no duplicate)", len(created), len(h.fake.Creates()))
 	}
 	if m.Status != hotline.StatusSent || m.TwilioSID != created[0].SID {
 		t.Errorf("welcome = %s with SID %q; want sent with %q", m.Status, m.TwilioSID, created[0].SID)
@@ -193,13 +194,13 @@ func TestDispatch_CrashAfterSending(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var seeded fakeMessage
+			var seeded faketwilio.Message
 			if twilioHasIt { // the crash came after Twilio's answer, before the commit
-				seeded = h.fake.add(fakeMessage{To: texter, From: testFrom, Body: entry.Body, Direction: "outbound-api"}, false)
+				seeded = h.fake.Add(faketwilio.Message{To: texter, From: testFrom, Body: entry.Body, Direction: "outbound-api"})
 			}
 			h.run() // the restart
 			m := h.settled(res.ConversationID)
-			created := h.fake.created()
+			created := h.fake.Outbound()
 			if len(created) != 1 {
 				t.Fatalf("Twilio holds %d texts, want exactly 1", len(created))
 			}
@@ -210,7 +211,7 @@ func TestDispatch_CrashAfterSending(t *testing.T) {
 					t.Errorf("SID = %q, want the one Twilio had, %q", m.TwilioSID, seeded.SID)
 				}
 			}
-			if got := len(h.fake.createRequests()); got != wantCreates {
+			if got := len(h.fake.Creates()); got != wantCreates {
 				t.Errorf("%d create requests, want %d", got, wantCreates)
 			}
 			if m.Status != hotline.StatusSent || m.TwilioSID != created[0].SID {
@@ -227,15 +228,15 @@ func TestDispatch_OrderPerConversation(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{Workers: 4})
 	var mu sync.Mutex
 	rnd := rand.New(rand.NewPCG(1, 2))
-	h.fake.script(func(int, url.Values) createAction {
+	h.fake.OnCreate(func(int, url.Values) faketwilio.Action {
 		mu.Lock()
 		delay, fail := time.Duration(rnd.IntN(3))*time.Millisecond, rnd.IntN(5) == 0
 		mu.Unlock()
 		time.Sleep(delay)
 		if fail {
-			return createAction{Status: 503, Code: 20503, Message: "Service Unavailable"}
+			return faketwilio.Action{Status: 503, Code: 20503, Message: "Service Unavailable"}
 		}
-		return createAction{}
+		return faketwilio.Action{}
 	})
 	h.run()
 	const texters, replies = 4, 5
@@ -266,7 +267,7 @@ func TestDispatch_OrderPerConversation(t *testing.T) {
 	wg.Wait()
 	waitFor(t, "every text to be sent", func() bool { return h.outboxLen() == 0 })
 	got := map[string][]string{}
-	for _, m := range h.fake.created() {
+	for _, m := range h.fake.Outbound() {
 		got[m.To] = append(got[m.To], m.Body)
 	}
 	for from, bodies := range want {
@@ -281,8 +282,8 @@ func TestDispatch_OrderPerConversation(t *testing.T) {
 func TestDispatch_StatusCallbackBeforeTheSID(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{})
 	callbackErr := make(chan error, 1)
-	h.fake.script(func(int, url.Values) createAction {
-		return createAction{BeforeAnswer: func(sid string) {
+	h.fake.OnCreate(func(int, url.Values) faketwilio.Action {
+		return faketwilio.Action{BeforeAnswer: func(sid string) {
 			callbackErr <- h.svc.RecordStatus(context.Background(), hotline.StatusUpdate{SID: sid, Status: hotline.StatusDelivered, DoneAt: "2503141200"})
 		}}
 	})

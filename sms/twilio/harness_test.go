@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/faketwilio"
 	"github.com/hotlinehq/hotline/sms/twilio"
 	"github.com/hotlinehq/hotline/store"
 	"github.com/hotlinehq/hotline/store/storetest"
@@ -16,7 +17,7 @@ import (
 // pointed at a fake Twilio API.
 type harness struct {
 	t      *testing.T
-	fake   *fakeTwilio
+	fake   *faketwilio.Server
 	sender *twilio.Sender
 	store  *store.Store
 	svc    *hotline.Service
@@ -26,7 +27,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts hotline.DispatcherOptions, edit ...func(*twilio.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: newFakeTwilio(t), store: storetest.MustOpen(t), obs: &observer{}}
+	h := &harness{t: t, fake: faketwilio.NewForTest(t), store: storetest.MustOpen(t), obs: &observer{}}
 	h.sender = newSender(t, h.fake, edit...)
 	if opts.FirstRetryDelay == 0 {
 		opts.FirstRetryDelay = 5 * time.Millisecond

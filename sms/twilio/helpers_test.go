@@ -5,6 +5,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/hotlinehq/hotline/internal/faketwilio"
+)
+
+// The fake Twilio API's credentials, and a Messaging Service SID.
+const (
+	testAccount = faketwilio.AccountSID
+	testToken   = faketwilio.AuthToken
+	testFrom    = faketwilio.From
+	testService = "MG0123456789abcdef0123456789abcdef"
 )
 
 // newServer serves h on loopback until the test ends and returns its URL.

@@ -7,21 +7,22 @@ import (
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/faketwilio"
 	"github.com/hotlinehq/hotline/sms/twilio"
 )
 
 func TestListInbound(t *testing.T) {
-	f := newFakeTwilio(t)
-	f.maxPage = 2 // the texts come over several pages
+	f := faketwilio.NewForTest(t)
+	f.SetMaxPage(2) // the texts come over several pages
 	now := time.Now().UTC().Truncate(time.Second)
 	since := now.Add(-time.Hour)
-	f.add(fakeMessage{SID: "SMold", From: "+14155550101", To: testFrom, Body: "before the window", Direction: "inbound", Created: since.Add(-time.Minute)}, false)
-	f.add(fakeMessage{SID: "SMa", From: "+14155550101", To: testFrom, Body: "help", Direction: "inbound", Created: now.Add(-30 * time.Minute)}, false)
-	f.add(fakeMessage{SID: "SMout", From: testFrom, To: "+14155550101", Body: "welcome", Direction: "outbound-api", Created: now.Add(-29 * time.Minute)}, false)
-	f.add(fakeMessage{SID: "SMother", From: "+14155550102", To: "+15005550999", Body: "to another number", Direction: "inbound", Created: now}, false)
-	f.add(fakeMessage{SID: "SMb", From: "+14155550102", To: testFrom, Body: "a photo", Direction: "inbound", Created: now,
-		Media: []fakeMedia{{SID: "ME1", ContentType: "image/jpeg"}}}, false)
-	f.add(fakeMessage{SID: "SMc", From: "+14155550103", To: testFrom, Body: "third", Direction: "inbound", Created: now}, false)
+	f.Add(faketwilio.Message{SID: "SMold", From: "+14155550101", To: testFrom, Body: "before the window", Direction: "inbound", Created: since.Add(-time.Minute)})
+	f.Add(faketwilio.Message{SID: "SMa", From: "+14155550101", To: testFrom, Body: "help", Direction: "inbound", Created: now.Add(-30 * time.Minute)})
+	f.Add(faketwilio.Message{SID: "SMout", From: testFrom, To: "+14155550101", Body: "welcome", Direction: "outbound-api", Created: now.Add(-29 * time.Minute)})
+	f.Add(faketwilio.Message{SID: "SMother", From: "+14155550102", To: "+15005550999", Body: "to another number", Direction: "inbound", Created: now})
+	f.Add(faketwilio.Message{SID: "SMb", From: "+14155550102", To: testFrom, Body: "a photo", Direction: "inbound", Created: now,
+		Media: []faketwilio.Media{{SID: "ME1", ContentType: "image/jpeg"}}})
+	f.Add(faketwilio.Message{SID: "SMc", From: "+14155550103", To: testFrom, Body: "third", Direction: "inbound", Created: now})
 
 	s := newSender(t, f)
 	got, err := s.ListInbound(t.Context(), since)
@@ -50,9 +51,9 @@ func TestListInbound(t *testing.T) {
 }
 
 func TestListInbound_MessagingService(t *testing.T) {
-	f := newFakeTwilio(t)
-	f.add(fakeMessage{SID: "SMours", From: "+14155550101", To: "+15005550001", Body: "hi", Direction: "inbound", Service: testService}, false)
-	f.add(fakeMessage{SID: "SMtheirs", From: "+14155550101", To: "+15005550002", Body: "hi", Direction: "inbound", Service: "MGffffffffffffffffffffffffffffffff"}, false)
+	f := faketwilio.NewForTest(t)
+	f.Add(faketwilio.Message{SID: "SMours", From: "+14155550101", To: "+15005550001", Body: "hi", Direction: "inbound", Service: testService})
+	f.Add(faketwilio.Message{SID: "SMtheirs", From: "+14155550101", To: "+15005550002", Body: "hi", Direction: "inbound", Service: "MGffffffffffffffffffffffffffffffff"})
 	s := newSender(t, f, func(o *twilio.Options) { o.From, o.MessagingServiceSID = "", testService })
 	got, err := s.ListInbound(t.Context(), time.Now().Add(-time.Hour))
 	if err != nil {
@@ -64,7 +65,7 @@ func TestListInbound_MessagingService(t *testing.T) {
 }
 
 func TestListInbound_HonoursCancellation(t *testing.T) {
-	f := newFakeTwilio(t)
+	f := faketwilio.NewForTest(t)
 	s := newSender(t, f)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/faketwilio"
 )
 
 // TestRecovery_IngestsWhatTheWebhookMissed: Twilio lists a text the store lacks (the
@@ -13,8 +14,8 @@ import (
 func TestRecovery_IngestsWhatTheWebhookMissed(t *testing.T) {
 	h := newHarness(t, hotline.DispatcherOptions{})
 	received := time.Now().UTC().Truncate(time.Second).Add(-10 * time.Minute)
-	h.fake.add(fakeMessage{SID: "SMseen", From: "+14155550111", To: testFrom, Body: "first", Direction: "inbound", Created: received.Add(-time.Minute)}, false)
-	h.fake.add(fakeMessage{SID: "SMmissed", From: "+14155550112", To: testFrom, Body: "please help", Direction: "inbound", Created: received}, false)
+	h.fake.Add(faketwilio.Message{SID: "SMseen", From: "+14155550111", To: testFrom, Body: "first", Direction: "inbound", Created: received.Add(-time.Minute)})
+	h.fake.Add(faketwilio.Message{SID: "SMmissed", From: "+14155550112", To: testFrom, Body: "please help", Direction: "inbound", Created: received})
 	h.inbound("SMseen", "+14155550111", "first") // this one the webhook did deliver
 
 	for run := 1; run <= 2; run++ {
@@ -50,7 +51,7 @@ func TestRecovery_IngestsWhatTheWebhookMissed(t *testing.T) {
 	if out := h.outbound(m.ConversationID); len(out) != 1 || out[0].Purpose != hotline.PurposeWelcome {
 		t.Errorf("outbound after recovery = %+v, want the welcome", out)
 	}
-	if n := len(h.fake.createRequests()); n != 0 {
+	if n := len(h.fake.Creates()); n != 0 {
 		t.Errorf("recovery made %d create requests", n)
 	}
 }

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/faketwilio"
 	"github.com/hotlinehq/hotline/sms/twilio"
 )
 
 const callbackURL = "https://hotline.example.org/webhooks/twilio/status"
 
-func newSender(t *testing.T, f *fakeTwilio, edit ...func(*twilio.Options)) *twilio.Sender {
+func newSender(t *testing.T, f *faketwilio.Server, edit ...func(*twilio.Options)) *twilio.Sender {
 	t.Helper()
 	opts := twilio.Options{
 		AccountSID: testAccount, AuthToken: testToken, APIURL: f.URL(), From: testFrom,
@@ -36,20 +37,20 @@ func text(to, body string) hotline.OutboundText {
 }
 
 func TestSend_CreatesAMessage(t *testing.T) {
-	f := newFakeTwilio(t)
+	f := faketwilio.NewForTest(t)
 	s := newSender(t, f)
 	got, err := s.Send(t.Context(), text("+14155550100", "You have reached the hotline."))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	created := f.created()
+	created := f.Outbound()
 	if len(created) != 1 {
 		t.Fatalf("the fake holds %d messages, want 1", len(created))
 	}
 	if want := (hotline.SendReceipt{SID: created[0].SID, Status: hotline.StatusSent}); got != want {
 		t.Errorf("receipt = %+v, want %+v", got, want)
 	}
-	reqs := f.createRequests()
+	reqs := f.Creates()
 	if len(reqs) != 1 {
 		t.Fatalf("%d create requests, want 1", len(reqs))
 	}
@@ -66,12 +67,12 @@ func TestSend_CreatesAMessage(t *testing.T) {
 }
 
 func TestSend_WithAMessagingService(t *testing.T) {
-	f := newFakeTwilio(t)
+	f := faketwilio.NewForTest(t)
 	s := newSender(t, f, func(o *twilio.Options) { o.From, o.MessagingServiceSID, o.StatusCallbackURL = "", testService, "" })
 	if _, err := s.Send(t.Context(), text("+14155550100", "hello")); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	form := f.createRequests()[0].Form
+	form := f.Creates()[0].Form
 	if got := form.Get("MessagingServiceSid"); got != testService {
 		t.Errorf("MessagingServiceSid = %q, want %q", got, testService)
 	}
@@ -81,13 +82,13 @@ func TestSend_WithAMessagingService(t *testing.T) {
 }
 
 func TestSend_APIURLWithAPathPrefix(t *testing.T) {
-	f := newFakeTwilio(t)
+	f := faketwilio.NewForTest(t)
 	var paths []string
 	mux := http.NewServeMux()
 	mux.HandleFunc("/proxy/", func(w http.ResponseWriter, r *http.Request) {
 		paths = append(paths, r.URL.Path)
 		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/proxy")
-		f.srv.Config.Handler.ServeHTTP(w, r)
+		f.Handler().ServeHTTP(w, r)
 	})
 	proxy := newServer(t, mux)
 	s := newSender(t, f, func(o *twilio.Options) { o.APIURL = proxy + "/proxy/" })
@@ -105,30 +106,30 @@ func TestSend_ClassifiesFailures(t *testing.T) {
 	const to = "+14155550100"
 	tests := []struct {
 		name      string
-		act       createAction
+		act       faketwilio.Action
 		retryable bool
 		unknown   bool // wraps hotline.ErrOutcomeUnknown, not a *SendError
 		code      int
 		message   string // a part of the message
 	}{
-		{name: "500", act: createAction{Status: 500, Code: 20500, Message: "Internal Server Error"}, retryable: true, code: 20500},
-		{name: "503 page from a proxy", act: createAction{Status: 503, Raw: "<html>Service Unavailable</html>"}, retryable: true, message: "HTTP 503"},
-		{name: "504 from a proxy", act: createAction{Status: 504, Raw: "<html>Gateway Timeout</html>"}, unknown: true},
-		{name: "429", act: createAction{Status: 429, Code: 20429, Message: "Too Many Requests"}, retryable: true, code: 20429},
-		{name: "queue full", act: createAction{Status: 400, Code: 21611, Message: "This 'From' number has exceeded the maximum number of queued messages"}, retryable: true, code: 21611},
-		{name: "bad credentials", act: createAction{Status: 401, Code: 20003, Message: "Authenticate"}, retryable: true, code: 20003, message: "twilio.auth_token"},
-		{name: "opted out", act: createAction{Status: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}, code: 21610, message: "replied STOP"},
-		{name: "invalid number", act: createAction{Status: 400, Code: 21211, Message: "The 'To' number " + to + " is not a valid phone number."}, code: 21211, message: "not a valid phone number"},
-		{name: "landline", act: createAction{Status: 400, Code: 21614, Message: "'To' number " + to + " is not a mobile number"}, code: 21614, message: "not a mobile number"},
-		{name: "region", act: createAction{Status: 400, Code: 21408, Message: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: " + to}, code: 21408, message: "Geographic Permissions"},
-		{name: "other 4xx", act: createAction{Status: 400, Code: 21612, Message: "The 'To' phone number: " + to + ", is not currently reachable"}, code: 21612, message: "error 21612"},
-		{name: "timeout after create", act: createAction{StallAfterCreate: true}, unknown: true},
-		{name: "dropped after create", act: createAction{DropAfterCreate: true}, unknown: true},
+		{name: "500", act: faketwilio.Action{Status: 500, Code: 20500, Message: "Internal Server Error"}, retryable: true, code: 20500},
+		{name: "503 page from a proxy", act: faketwilio.Action{Status: 503, Raw: "<html>Service Unavailable</html>"}, retryable: true, message: "HTTP 503"},
+		{name: "504 from a proxy", act: faketwilio.Action{Status: 504, Raw: "<html>Gateway Timeout</html>"}, unknown: true},
+		{name: "429", act: faketwilio.Action{Status: 429, Code: 20429, Message: "Too Many Requests"}, retryable: true, code: 20429},
+		{name: "queue full", act: faketwilio.Action{Status: 400, Code: 21611, Message: "This 'From' number has exceeded the maximum number of queued messages"}, retryable: true, code: 21611},
+		{name: "bad credentials", act: faketwilio.Action{Status: 401, Code: 20003, Message: "Authenticate"}, retryable: true, code: 20003, message: "twilio.auth_token"},
+		{name: "opted out", act: faketwilio.Action{Status: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}, code: 21610, message: "replied STOP"},
+		{name: "invalid number", act: faketwilio.Action{Status: 400, Code: 21211, Message: "The 'To' number " + to + " is not a valid phone number."}, code: 21211, message: "not a valid phone number"},
+		{name: "landline", act: faketwilio.Action{Status: 400, Code: 21614, Message: "'To' number " + to + " is not a mobile number"}, code: 21614, message: "not a mobile number"},
+		{name: "region", act: faketwilio.Action{Status: 400, Code: 21408, Message: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: " + to}, code: 21408, message: "Geographic Permissions"},
+		{name: "other 4xx", act: faketwilio.Action{Status: 400, Code: 21612, Message: "The 'To' phone number: " + to + ", is not currently reachable"}, code: 21612, message: "error 21612"},
+		{name: "timeout after create", act: faketwilio.Action{StallAfterCreate: true}, unknown: true},
+		{name: "dropped after create", act: faketwilio.Action{DropAfterCreate: true}, unknown: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTwilio(t)
-			f.script(func(int, url.Values) createAction { return tt.act })
+			f := faketwilio.NewForTest(t)
+			f.OnCreate(func(int, url.Values) faketwilio.Action { return tt.act })
 			s := newSender(t, f, func(o *twilio.Options) { o.RequestTimeout = 100 * time.Millisecond })
 			_, err := s.Send(t.Context(), text(to, "secret body"))
 			if err == nil {
@@ -162,9 +163,9 @@ func TestSend_ClassifiesFailures(t *testing.T) {
 }
 
 func TestSend_UnreachableIsRetryableNotUnknown(t *testing.T) {
-	f := newFakeTwilio(t)
+	f := faketwilio.NewForTest(t)
 	s := newSender(t, f)
-	f.srv.Close() // nothing listens: the request cannot have been written
+	f.Stop() // nothing listens: the request cannot have been written
 	_, err := s.Send(t.Context(), text("+14155550100", "hello"))
 	var se *hotline.SendError
 	if !errors.As(err, &se) || !se.Retryable {
@@ -176,8 +177,8 @@ func TestSend_UnreachableIsRetryableNotUnknown(t *testing.T) {
 }
 
 func TestSend_HonoursCancellation(t *testing.T) {
-	f := newFakeTwilio(t)
-	f.script(func(int, url.Values) createAction { return createAction{Stall: true} })
+	f := faketwilio.NewForTest(t)
+	f.OnCreate(func(int, url.Values) faketwilio.Action { return faketwilio.Action{Stall: true} })
 	s := newSender(t, f, func(o *twilio.Options) { o.RequestTimeout = time.Minute })
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel) // a shutdown while the request is in flight
