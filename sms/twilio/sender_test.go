@@ -116,6 +116,7 @@ func TestSend_ClassifiesFailures(t *testing.T) {
 		{name: "503 page from a proxy", act: faketwilio.Action{Status: 503, Raw: "<html>Service Unavailable</html>"}, retryable: true, message: "HTTP 503"},
 		{name: "504 from a proxy", act: faketwilio.Action{Status: 504, Raw: "<html>Gateway Timeout</html>"}, unknown: true},
 		{name: "429", act: faketwilio.Action{Status: 429, Code: 20429, Message: "Too Many Requests"}, retryable: true, code: 20429},
+		{name: "bare 429 from a proxy", act: faketwilio.Action{Status: 429, Raw: "Too Many Requests"}, retryable: true, message: "HTTP 429"},
 		{name: "queue full", act: faketwilio.Action{Status: 400, Code: 21611, Message: "This 'From' number has exceeded the maximum number of queued messages"}, retryable: true, code: 21611},
 		{name: "bad credentials", act: faketwilio.Action{Status: 401, Code: 20003, Message: "Authenticate"}, retryable: true, code: 20003, message: "twilio.auth_token"},
 		{name: "opted out", act: faketwilio.Action{Status: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}, code: 21610, message: "replied STOP"},
