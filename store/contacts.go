@@ -9,19 +9,44 @@ import (
 
 // Contact returns the contact with the ID, or ENOTFOUND.
 func (t *tx) Contact(id hotline.ID) (hotline.Contact, error) {
-	v, err := t.get(bucketContacts, id[:])
+	b, err := t.bucket(bucketContacts)
 	if err != nil {
 		return hotline.Contact{}, err
-	} else if v == nil {
+	}
+	v := b.Get(id[:])
+	if v == nil {
 		return hotline.Contact{}, notFound("Contact %s not found.", id)
 	}
-	return t.decodeContact(id[:], v)
+	return t.contactAt(id, v)
 }
+
+// contactAt decodes v, the record stored under the ID, or takes it from the memo
+// when this transaction decoded these bytes already. v may be bolt's memory.
+func (t *tx) contactAt(id hotline.ID, v []byte) (hotline.Contact, error) {
+	if t.contacts != nil {
+		if c, ok := t.contacts.get(id, v, cloneContact); ok {
+			return c, nil
+		}
+	}
+	v = bytes.Clone(v)
+	c, err := t.decodeContact(id[:], v)
+	if err != nil || !t.tx.Writable() {
+		return c, err
+	}
+	if t.contacts == nil {
+		t.contacts = new(memo[hotline.Contact])
+	}
+	t.contacts.put(id, v, c, cloneContact)
+	return c, nil
+}
+
+// cloneContact copies c (memo); a contact holds no slices or maps.
+func cloneContact(c hotline.Contact) hotline.Contact { return c }
 
 // ContactByAddress returns the contact who texts from a, or ENOTFOUND.
 func (t *tx) ContactByAddress(a hotline.Address) (hotline.Contact, error) {
 	if t.keys != nil && a != "" {
-		c, err := t.contactByIndex(bucketContactByAddress, t.keys.addressKey(a), "No contact with address "+a.Masked()+".")
+		c, err := t.contactByIndex(bucketContactByAddress, t.addressKey(a), "No contact with address "+a.Masked()+".")
 		if !hotline.IsNotFound(err) || !t.encrypting() {
 			return c, err
 		}
@@ -57,12 +82,22 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	case c.Address == "":
 		return hotline.Errorf(hotline.EINVALID, "A contact needs an address.")
 	}
-	old, err := t.Contact(c.ID)
-	isNew := hotline.IsNotFound(err)
-	if err != nil && !isNew {
+	b, err := t.bucket(bucketContacts)
+	if err != nil {
 		return err
 	}
-	if err := t.claim(bucketContactByAddress, t.addressKey(c.Address), c.ID[:], "Another contact already has the address "+c.Address.Masked()+"."); err != nil {
+	// A new contact has no old record to read; a stored one is usually in the memo,
+	// its caller having just read it.
+	var old hotline.Contact
+	prev := b.Get(c.ID[:])
+	isNew := prev == nil
+	if !isNew {
+		if old, err = t.contactAt(c.ID, prev); err != nil {
+			return err
+		}
+	}
+	address := t.addressKey(c.Address)
+	if err := t.claim(bucketContactByAddress, address, c.ID[:], "Another contact already has the address "+c.Address.Masked()+"."); err != nil {
 		return err
 	}
 	if err := t.claim(bucketContactByHandle, []byte(c.Handle), c.ID[:], "Another contact already has the handle "+c.Handle+"."); err != nil {
@@ -72,20 +107,19 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	if err != nil {
 		return err
 	}
-	b, err := t.bucket(bucketContacts)
-	if err != nil {
-		return err
-	}
 	if err := b.Put(c.ID[:], v); err != nil {
 		return err
 	}
 	var oldAddress, oldHandle []byte
 	if !isNew {
-		oldAddress, oldHandle = t.addressKey(old.Address), nonEmpty(old.Handle)
+		oldAddress, oldHandle = address, nonEmpty(old.Handle)
+		if old.Address != c.Address {
+			oldAddress = t.addressKey(old.Address)
+		}
 	} else if err := t.count(bucketContacts, 1); err != nil {
 		return err
 	}
-	if err := t.updateIndex(bucketContactByAddress, oldAddress, t.addressKey(c.Address), c.ID[:]); err != nil {
+	if err := t.updateIndex(bucketContactByAddress, oldAddress, address, c.ID[:]); err != nil {
 		return err
 	}
 	return t.updateIndex(bucketContactByHandle, oldHandle, nonEmpty(c.Handle), c.ID[:])
@@ -131,9 +165,16 @@ func nonEmpty(s string) []byte {
 // addressKey is a texter's address as idx_contact_address keys it: the address
 // itself in a store without a master key, else its keyed hash (crypto.go), so that
 // the index holds no phone number.
+//
+// The keyed hash of the last address asked for is kept: an inbound text looks its
+// texter up by address, then PutContact claims and indexes the same address. The
+// key returned must not be changed.
 func (t *tx) addressKey(a hotline.Address) []byte {
-	if t.keys != nil {
-		return t.keys.addressKey(a)
+	if t.keys == nil {
+		return []byte(a)
 	}
-	return []byte(a)
+	if t.lastAddressKey == nil || a != t.lastAddress {
+		t.lastAddress, t.lastAddressKey = a, t.keys.addressKey(a)
+	}
+	return t.lastAddressKey
 }

@@ -10,13 +10,44 @@ import (
 
 // Conversation returns the conversation with the ID, or ENOTFOUND.
 func (t *tx) Conversation(id hotline.ID) (hotline.Conversation, error) {
-	v, err := t.get(bucketConversations, id[:])
+	b, err := t.bucket(bucketConversations)
 	if err != nil {
 		return hotline.Conversation{}, err
-	} else if v == nil {
+	}
+	v := b.Get(id[:])
+	if v == nil {
 		return hotline.Conversation{}, notFound("Conversation %s not found.", id)
 	}
-	return t.decodeConversation(id[:], v)
+	return t.conversationAt(id, v)
+}
+
+// conversationAt decodes v, the record stored under the ID, or takes it from the
+// memo when this transaction decoded these bytes already. v may be bolt's memory.
+func (t *tx) conversationAt(id hotline.ID, v []byte) (hotline.Conversation, error) {
+	var err error
+	if t.convs != nil {
+		if c, ok := t.convs.get(id, v, cloneConversation); ok {
+			// The chain head moves with every message: read it afresh.
+			c.Chain, err = t.chainHead(id)
+			return c, err
+		}
+	}
+	v = bytes.Clone(v)
+	c, err := t.decodeConversation(id[:], v)
+	if err != nil || !t.tx.Writable() {
+		return c, err
+	}
+	if t.convs == nil {
+		t.convs = new(memo[hotline.Conversation])
+	}
+	t.convs.put(id, v, c, cloneConversation)
+	return c, nil
+}
+
+// cloneConversation copies c, with slices of its own (memo).
+func cloneConversation(c hotline.Conversation) hotline.Conversation {
+	c.TriageTerms, c.Responders, c.Passed, c.Tags = slices.Clone(c.TriageTerms), slices.Clone(c.Responders), slices.Clone(c.Passed), slices.Clone(c.Tags)
+	return c
 }
 
 // LatestConversation returns the contact's newest conversation, open or closed, or
@@ -173,16 +204,21 @@ func (t *tx) PutConversation(c hotline.Conversation) error {
 	case !c.State.Valid():
 		return hotline.Errorf(hotline.EINVALID, "%q is not a conversation state.", c.State)
 	}
-	old, err := t.Conversation(c.ID)
-	isNew := hotline.IsNotFound(err)
-	if err != nil && !isNew {
-		return err
-	}
-	v, err := t.encodeConversation(c)
+	b, err := t.bucket(bucketConversations)
 	if err != nil {
 		return err
 	}
-	b, err := t.bucket(bucketConversations)
+	// A new conversation has no old record to read; a stored one is usually in the
+	// memo, its caller having just read it.
+	var old hotline.Conversation
+	prev := b.Get(c.ID[:])
+	isNew := prev == nil
+	if !isNew {
+		if old, err = t.conversationAt(c.ID, prev); err != nil {
+			return err
+		}
+	}
+	v, err := t.encodeConversation(c)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+
 	"github.com/hotlinehq/hotline/hotline"
 )
 
@@ -86,10 +88,18 @@ func (t *tx) PutMessage(m hotline.Message) error {
 		return hotline.Errorf(hotline.EINVALID, "A message needs a conversation.")
 	}
 	key := pairKey(m.ConversationID, m.ID)
-	old, err := t.Message(m.ConversationID, m.ID)
-	isNew := hotline.IsNotFound(err)
-	if err != nil && !isNew {
+	b, err := t.bucket(bucketMessages)
+	if err != nil {
 		return err
+	}
+	// Only an update needs the stored message; a new one is just looked up.
+	var old hotline.Message
+	prev := b.Get(key)
+	isNew := prev == nil
+	if !isNew {
+		if old, err = t.decodeMessage(key, bytes.Clone(prev)); err != nil {
+			return err
+		}
 	}
 	if err := t.claim(bucketMessageBySID, nonEmpty(m.TwilioSID), key, "Twilio message "+m.TwilioSID+" is already stored."); err != nil {
 		return err
@@ -103,10 +113,6 @@ func (t *tx) PutMessage(m hotline.Message) error {
 		return err
 	}
 	v, err := t.encodeMessage(key, m)
-	if err != nil {
-		return err
-	}
-	b, err := t.bucket(bucketMessages)
 	if err != nil {
 		return err
 	}

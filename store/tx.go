@@ -22,6 +22,14 @@ type tx struct {
 	// committed (encrypt.go: shredKey).
 	newKeys map[keyRef]cipher.AEAD
 	shreds  []shred
+	// convs and contacts remember what a write transaction decoded (memo); nil
+	// until the first decode, and in read-only transactions.
+	convs    *memo[hotline.Conversation]
+	contacts *memo[hotline.Contact]
+	// lastAddress and lastAddressKey are the address index key addressKey
+	// computed last (contacts.go).
+	lastAddress    hotline.Address
+	lastAddressKey []byte
 }
 
 // encrypting reports whether the store is being encrypted (encrypt.go): records of
@@ -143,4 +151,49 @@ func stopOK(err error) error {
 
 func notFound(format string, args ...any) error {
 	return hotline.Errorf(hotline.ENOTFOUND, format, args...)
+}
+
+// memoSize is how many decoded records of a kind a write transaction remembers.
+const memoSize = 4
+
+// memo remembers the last records of one kind a write transaction decoded, each
+// with the bytes it was decoded from, so that reading a record again while its bytes
+// are unchanged does not decode (and, encrypted, open) it again: an inbound text
+// reads its conversation three times (the latest conversation, the assignment
+// check, PutConversation's old index keys) and its contact twice. A record whose
+// bytes changed in between, by whatever path, is decoded afresh. The values are
+// kept private (copied in and out by clone), so a caller that changes what it got
+// cannot change what the next caller gets.
+type memo[T any] struct {
+	entries [memoSize]memoEntry[T]
+	next    int
+}
+
+type memoEntry[T any] struct {
+	id  hotline.ID
+	raw []byte // nil: an empty slot
+	v   T
+}
+
+// get returns a copy of the value decoded from raw under the ID, if remembered.
+func (m *memo[T]) get(id hotline.ID, raw []byte, clone func(T) T) (T, bool) {
+	for i := range m.entries {
+		if e := &m.entries[i]; e.raw != nil && e.id == id && bytes.Equal(e.raw, raw) {
+			return clone(e.v), true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// put remembers v, decoded from raw under the ID; raw must not change afterwards.
+func (m *memo[T]) put(id hotline.ID, raw []byte, v T, clone func(T) T) {
+	for i := range m.entries {
+		if m.entries[i].raw != nil && m.entries[i].id == id {
+			m.entries[i] = memoEntry[T]{id: id, raw: raw, v: clone(v)}
+			return
+		}
+	}
+	m.entries[m.next] = memoEntry[T]{id: id, raw: raw, v: clone(v)}
+	m.next = (m.next + 1) % memoSize
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"reflect"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -40,5 +42,189 @@ func TestMessageIDBySID_WithoutDecoding(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMemo_Conversation: a write transaction that reads a conversation or a contact
+// again gets what is stored now: the same value while the record is unchanged (the
+// conversation with its chain head as it is now), the new one once the record
+// changed by any path, and never what an earlier caller did to the value it got.
+func TestMemo_Conversation(t *testing.T) {
+	for _, enc := range []bool{false, true} {
+		opts := Options{}
+		if enc {
+			opts.MasterKey = testKey(t)
+		}
+		s := openTest(t, opts)
+		c, conv, _ := fixture(t, s)
+		conv.TriageTerms, conv.Tags = []string{"gun"}, []string{"a"}
+		update(t, s, func(x *tx) error { return x.PutConversation(conv) })
+		update(t, s, func(x *tx) error {
+			first, err := x.Conversation(conv.ID)
+			if err != nil {
+				return err
+			}
+			first.TriageTerms[0], first.Tags[0] = "changed", "changed" // the caller's copy
+			again, err := x.Conversation(conv.ID)
+			if err != nil {
+				return err
+			}
+			if again.TriageTerms[0] != "gun" || again.Tags[0] != "a" {
+				t.Errorf("encrypted %v: read again = %v %v, want what is stored", enc, again.TriageTerms, again.Tags)
+			}
+			// A message moves the chain head, which the conversation carries.
+			m := hotline.Message{ID: hotline.NewID(testTime), ConversationID: conv.ID, Direction: hotline.DirectionInbound, Body: "x"}
+			if err := x.PutMessage(m); err != nil {
+				return err
+			}
+			withHead, err := x.Conversation(conv.ID)
+			if err != nil {
+				return err
+			}
+			if withHead.Chain.Seq != again.Chain.Seq+1 {
+				t.Errorf("encrypted %v: chain head after a message = %d, want %d", enc, withHead.Chain.Seq, again.Chain.Seq+1)
+			}
+			// Changed behind the Put methods' back: the bytes of another record.
+			other := conv
+			other.State, other.Handle, other.TriageTerms = hotline.StateActive, "T-2000", []string{"other"}
+			v, err := x.encodeConversation(other)
+			if err != nil {
+				return err
+			}
+			if err := x.tx.Bucket(bucketConversations).Put(conv.ID[:], v); err != nil {
+				return err
+			}
+			changed, err := x.Conversation(conv.ID)
+			if err != nil {
+				return err
+			}
+			if changed.State != hotline.StateActive || changed.Handle != "T-2000" || changed.TriageTerms[0] != "other" {
+				t.Errorf("encrypted %v: after a raw put = %s %s %v, want active T-2000 [other]", enc, changed.State, changed.Handle, changed.TriageTerms)
+			}
+			// Back through PutConversation, whose old index keys must be those of
+			// the raw record, so that the indexes agree again.
+			return x.PutConversation(conv)
+		})
+		update(t, s, func(x *tx) error {
+			got, err := x.Contact(c.ID)
+			if err != nil {
+				return err
+			}
+			got.Handle = "changed"
+			if again, err := x.Contact(c.ID); err != nil || again != c {
+				t.Errorf("encrypted %v: contact read again = %+v, %v; want %+v", enc, again, err, c)
+			}
+			return nil
+		})
+		checkClean(t, s)
+	}
+}
+
+// TestMemo_ConversationFields: cloneConversation copies every slice a conversation
+// has; a new field of a reference type must be added to it.
+func TestMemo_ConversationFields(t *testing.T) {
+	cloned := map[string]bool{"TriageTerms": true, "Responders": true, "Passed": true, "Tags": true}
+	typ := reflect.TypeFor[hotline.Conversation]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		switch f.Type.Kind() {
+		case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface, reflect.Chan, reflect.Func:
+			if !cloned[f.Name] {
+				t.Errorf("Conversation.%s is a %s that cloneConversation does not copy", f.Name, f.Type.Kind())
+			}
+		}
+	}
+	for i := range reflect.TypeFor[hotline.Contact]().NumField() {
+		if f := reflect.TypeFor[hotline.Contact]().Field(i); f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Map || f.Type.Kind() == reflect.Pointer {
+			t.Errorf("Contact.%s is a %s: cloneContact must copy it", f.Name, f.Type.Kind())
+		}
+	}
+}
+
+// TestPut_NewAndStored: the Put methods look up the key and read the old record only
+// when there is one: a new record is counted and indexed, a stored one (read in the
+// same transaction or not) moves its index entries, whether or not it was read
+// before in the same transaction.
+func TestPut_NewAndStored(t *testing.T) {
+	for _, readFirst := range []bool{false, true} {
+		s := openTest(t, Options{MasterKey: testKey(t)})
+		c, conv, m := fixture(t, s)
+		update(t, s, func(x *tx) error {
+			if readFirst {
+				if _, err := x.Contact(c.ID); err != nil {
+					return err
+				}
+				if _, err := x.Conversation(conv.ID); err != nil {
+					return err
+				}
+				if _, err := x.Message(conv.ID, m.ID); err != nil {
+					return err
+				}
+			}
+			c.Address, c.Handle = "+14155550199", "T-1999"
+			if err := x.PutContact(c); err != nil {
+				return err
+			}
+			conv.State, conv.AssigneeID, conv.WaitingSince = hotline.StateAssigned, hotline.NewID(testTime), time.Time{}
+			if err := x.PutConversation(conv); err != nil {
+				return err
+			}
+			m.TwilioSID, m.Status = "SM2", hotline.StatusDelivered
+			return x.PutMessage(m)
+		})
+		err := s.View(t.Context(), func(rt hotline.ReadTx) error {
+			if got, err := rt.ContactByAddress("+14155550199"); err != nil || got.ID != c.ID {
+				t.Errorf("readFirst %v: ContactByAddress(new address) = %v, %v", readFirst, got.ID, err)
+			}
+			if _, err := rt.ContactByAddress("+14155550100"); !hotline.IsNotFound(err) {
+				t.Errorf("readFirst %v: ContactByAddress(old address) = %v, want ENOTFOUND", readFirst, err)
+			}
+			if _, err := rt.ContactByHandle("T-1000"); !hotline.IsNotFound(err) {
+				t.Errorf("readFirst %v: ContactByHandle(old handle) = %v, want ENOTFOUND", readFirst, err)
+			}
+			if _, _, err := rt.MessageIDBySID("SM1"); !hotline.IsNotFound(err) {
+				t.Errorf("readFirst %v: old SID = %v, want ENOTFOUND", readFirst, err)
+			}
+			if got, err := rt.MessageBySID("SM2"); err != nil || got.Status != hotline.StatusDelivered || got.Chain.Written == nil {
+				t.Errorf("readFirst %v: MessageBySID(new SID) = %+v, %v; want delivered, its written delivery kept", readFirst, got, err)
+			}
+			n := 0
+			err := rt.Queue(func(hotline.Conversation) error { n++; return nil })
+			if err != nil || n != 0 {
+				t.Errorf("readFirst %v: queue holds %d, %v; want 0 (assigned)", readFirst, n, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Stats(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Contacts != 1 || st.Conversations != 1 || st.Messages != 1 {
+			t.Errorf("readFirst %v: counts = %+v, want one of each (updates are not counted)", readFirst, st)
+		}
+		checkClean(t, s)
+	}
+}
+
+// update runs fn in a write transaction of the store's own type.
+func update(tb testing.TB, s *Store, fn func(*tx) error) {
+	tb.Helper()
+	if err := s.Update(tb.Context(), func(htx hotline.Tx) error { return fn(htx.(*tx)) }); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// checkClean fails the test on any problem Check finds.
+func checkClean(tb testing.TB, s *Store) {
+	tb.Helper()
+	problems, err := s.Check(tb.Context())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, p := range problems {
+		tb.Errorf("store inconsistency: %s", p)
 	}
 }
