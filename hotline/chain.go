@@ -139,6 +139,9 @@ type Webhook struct {
 	// Withheld is the digest of a webhook whose content is not at hand (an
 	// evidence bundle that does not reveal numbers): WebhookDigest returns it.
 	Withheld Digest
+	// digest is WebhookDigest of this webhook, computed ahead by ReceiveInbound
+	// (outside the store's write lock) on its own copy, which nothing changes.
+	digest Digest
 }
 
 // StatusEvent is a change of an outbound message's delivery status (or of what
@@ -233,6 +236,9 @@ func StatusContent(e StatusEvent) []byte {
 func WebhookDigest(w Webhook) Digest {
 	if !w.Withheld.IsZero() {
 		return w.Withheld
+	}
+	if !w.digest.IsZero() {
+		return w.digest
 	}
 	c := canon(nil).str("hotline-webhook-v1").str(w.URL).str(w.Signature)
 	names := make([]string, 0, len(w.Params))

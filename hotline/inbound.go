@@ -55,6 +55,13 @@ func (s *Service) ReceiveInbound(ctx context.Context, in InboundMessage) (Inboun
 	if err := in.Validate(); err != nil {
 		return InboundResult{}, err
 	}
+	if in.Webhook != nil {
+		// Its digest, part of the message's chained content, depends on the request
+		// alone: hash it here rather than under the store's write lock.
+		wh := *in.Webhook
+		wh.digest = WebhookDigest(wh)
+		in.Webhook = &wh
+	}
 	policy := s.Policy()
 	var res InboundResult
 	var out changes

@@ -414,3 +414,44 @@ func TestCarrierOptOutStatusOptsTheTexterOut(t *testing.T) {
 		t.Errorf("Reply after 21610: %v, want EOPTEDOUT", err)
 	}
 }
+
+// TestReceiveInboundChainsItsWebhook: the webhook's digest, hashed before the
+// transaction, is the one its stored copy hashes to, and the chain verifies.
+func TestReceiveInboundChainsItsWebhook(t *testing.T) {
+	svc, _, _ := newService(t)
+	in := inbound("SM001", "+14155550100", "hello")
+	in.Webhook = &hotline.Webhook{URL: "https://hotline.example.org/webhooks/twilio/sms", Signature: "c2lnbmF0dXJl",
+		Params: map[string][]string{"MessageSid": {"SM001"}, "From": {"+14155550100"}, "Body": {"hello"}}}
+	sent := *in.Webhook
+	res, err := svc.ReceiveInbound(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Webhook.URL != sent.URL || hotline.WebhookDigest(*in.Webhook) != hotline.WebhookDigest(sent) {
+		t.Errorf("the caller's webhook changed")
+	}
+	err = svc.Store().View(context.Background(), func(tx hotline.ReadTx) error {
+		conv, err := tx.Conversation(res.ConversationID)
+		if err != nil {
+			return err
+		}
+		var entries []hotline.ChainEntry
+		err = tx.Messages(res.ConversationID, hotline.ID{}, func(m hotline.Message) error {
+			if m.ID == res.MessageID && (m.Webhook == nil || hotline.WebhookDigest(*m.Webhook) != hotline.WebhookDigest(sent)) {
+				t.Errorf("stored webhook = %+v, want %+v", m.Webhook, sent)
+			}
+			entries = append(entries, hotline.MessageEntry(m))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if brk := hotline.VerifyChain(res.ConversationID, entries, conv.Chain); brk != nil {
+			t.Errorf("chain: %v", brk)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
