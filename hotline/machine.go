@@ -173,7 +173,7 @@ func applyInbound(th Thread, e InboundText, now time.Time, p Policy) (Thread, []
 		if p.InactivityTimeout > 0 {
 			conv.InactiveAt = now.Add(p.InactivityTimeout)
 		}
-		if terms := MatchRiskTerms(e.Body, sortedRiskTerms(p)); len(terms) > 0 {
+		if terms := riskIndexFor(p.RiskTerms).match(e.Body); len(terms) > 0 {
 			conv.Priority = PriorityUrgent
 			for _, t := range terms {
 				if !slices.Contains(conv.TriageTerms, t) {
@@ -355,19 +355,4 @@ func mustBeAssignee(conv Conversation, by Actor, action string) error {
 		return Errorf(ECONFLICT, "Accept this conversation before you %s it.", action)
 	}
 	return Errorf(ECONFLICT, "This conversation is assigned to another responder.")
-}
-
-// sortedRiskTerms lists the risk terms of every language in a stable order, so the
-// terms a responder sees do not shuffle between runs.
-func sortedRiskTerms(p Policy) []string {
-	langs := make([]string, 0, len(p.RiskTerms))
-	for l := range p.RiskTerms {
-		langs = append(langs, l)
-	}
-	slices.Sort(langs)
-	var all []string
-	for _, l := range langs {
-		all = append(all, p.RiskTerms[l]...)
-	}
-	return all
 }
