@@ -70,6 +70,9 @@ func commands() []command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "load") {
+		tuneGC(os.LookupEnv) // serve.go: GOGC=400 under a soft 256 MiB limit, unless $GOGC is set
+	}
 	os.Exit(run(ctx, env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}, os.Args[1:]))
 }
 

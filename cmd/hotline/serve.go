@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -23,6 +24,36 @@ import (
 
 // shutdownGrace bounds how long in-flight requests may take to finish at shutdown.
 const shutdownGrace = 10 * time.Second
+
+// Garbage collection. A busy hotline allocates fast and keeps little: under the load
+// tool (64 webhooks in flight) about 14 MiB is live, so with Go's default (GOGC=100:
+// collect once the heap has doubled) it collected every 25 ms and spent about 20 µs of
+// CPU per text on it, a tenth of the whole. Unless $GOGC is set, serve and load (which
+// runs a hotline in-process) collect when the heap has grown to five times what is
+// live (GOGC=400), which cut that to about 5 µs; and unless $GOMEMLIMIT is set too,
+// under a soft limit of 256 MiB, so that a larger live heap (a long export, many
+// consoles) does not grow five-fold: near the limit the collector runs as often as it
+// must. Setting $GOGC (100 restores Go's default) leaves both to the environment.
+const (
+	defaultGCPercent   = 400
+	defaultMemoryLimit = 256 << 20
+)
+
+// tuneGC applies the defaults above that the environment (lookup: os.LookupEnv)
+// does not override (an empty variable counts as unset, as for Go), and returns the
+// GC percent and memory limit it set (zero for one it left alone).
+func tuneGC(lookup func(string) (string, bool)) (percent int, limit int64) {
+	set := func(name string) bool { v, ok := lookup(name); return ok && v != "" }
+	if set("GOGC") {
+		return 0, 0
+	}
+	debug.SetGCPercent(defaultGCPercent)
+	if set("GOMEMLIMIT") {
+		return defaultGCPercent, 0
+	}
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	return defaultGCPercent, defaultMemoryLimit
+}
 
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlags("serve", e)
