@@ -23,8 +23,9 @@ type CSV struct {
 	meta   Meta
 	conv   hotline.Conversation
 	texter string
-	tags   string
-	row    []string
+	// The columns that are the same for every row of a conversation, as written.
+	convID, disposition, tags string
+	row                       []string
 }
 
 // NewCSV returns a CSV encoder writing to w.
@@ -41,17 +42,19 @@ func (e *CSV) Begin(m Meta) error {
 // Conversation remembers the conversation its messages' rows belong to.
 func (e *CSV) Conversation(h Header) error {
 	e.conv, e.texter = h.Conversation, h.Texter
-	e.tags = strings.Join(h.Conversation.Tags, ";")
+	e.convID = h.Conversation.ID.String()
+	e.disposition = neutralizeFormula(h.Conversation.Disposition)
+	e.tags = neutralizeFormula(strings.Join(h.Conversation.Tags, ";"))
 	return nil
 }
 
 // Message writes one row.
 func (e *CSV) Message(m hotline.Message) error {
 	r := e.row
-	r[0], r[1], r[2], r[3] = e.conv.ID.String(), e.conv.Handle, e.texter, string(e.conv.State)
+	r[0], r[1], r[2], r[3] = e.convID, e.conv.Handle, e.texter, string(e.conv.State)
 	r[4], r[5], r[6], r[7] = m.ID.String(), string(m.Direction), string(m.Purpose), idOrEmpty(m.AuthorID)
 	r[8], r[9], r[10], r[11], r[12] = neutralizeFormula(m.Body), string(m.Status), codeOrEmpty(m.ErrorCode), m.TwilioSID, timestamp(m.CreatedAt)
-	r[13], r[14], r[15] = neutralizeFormula(e.meta.Author(m)), neutralizeFormula(e.conv.Disposition), neutralizeFormula(e.tags)
+	r[13], r[14], r[15] = neutralizeFormula(e.meta.Author(m)), e.disposition, e.tags
 	return e.w.Write(r)
 }
 

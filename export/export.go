@@ -141,6 +141,10 @@ type Stats struct {
 }
 
 // Stream exports the conversations of store that match f through enc, oldest first.
+// It reads ahead on goroutines of its own, a bounded way (read.go), and calls enc
+// only on the caller's goroutine, in order; they have all returned when it returns.
+// A store that reads through a memory map may let go of the pages read so far every
+// few thousand messages (mappedPagesReleaser).
 func Stream(ctx context.Context, store hotline.Store, f Filter, opts Options, enc Encoder) (Stats, error) {
 	var stats Stats
 	if opts.Location == nil {
@@ -157,45 +161,83 @@ func Stream(ctx context.Context, store hotline.Store, f Filter, opts Options, en
 	if err := enc.Begin(meta); err != nil {
 		return stats, err
 	}
-	pager := newPager(f)
+	r := startReading(ctx, store, f, opts)
+	defer r.stop()
+	release, _ := store.(mappedPagesReleaser)
+	unreleased := 0
 	for {
-		page, done, err := pager.next(ctx, store)
+		c, err := r.next(ctx)
 		if err != nil {
 			return stats, err
 		}
-		stats.Missing = pager.missing
-		for _, item := range page {
-			if err := ctx.Err(); err != nil {
-				return stats, err
+		stats.Missing = c.missing
+		switch {
+		case c.err != nil:
+			return stats, c.err
+		case c.end:
+			return stats, enc.End()
+		}
+		if err := ctx.Err(); err != nil {
+			return stats, err
+		}
+		h := Header{Conversation: c.item.conv, Texter: c.item.contact.Address.Masked()}
+		if opts.RevealNumbers {
+			h.Texter = string(c.item.contact.Address)
+		}
+		for _, id := range c.item.conv.Responders {
+			h.Responders = append(h.Responders, meta.Name(id))
+		}
+		if err := enc.Conversation(h); err != nil {
+			return stats, err
+		}
+		for {
+			page, ok, err := r.nextPage(ctx, c)
+			if err == nil {
+				err = page.err
 			}
-			h := Header{Conversation: item.conv, Texter: item.contact.Address.Masked()}
-			if opts.RevealNumbers {
-				h.Texter = string(item.contact.Address)
-			}
-			for _, id := range item.conv.Responders {
-				h.Responders = append(h.Responders, meta.Name(id))
-			}
-			if err := enc.Conversation(h); err != nil {
-				return stats, err
-			}
-			n, err := streamMessages(ctx, store, item.conv.ID, opts, enc)
-			stats.Messages += n
 			if err != nil {
 				return stats, err
+			} else if !ok {
+				break
 			}
-			if err := enc.EndConversation(); err != nil {
-				return stats, err
+			for _, m := range page.msgs {
+				if err := enc.Message(m); err != nil {
+					return stats, err
+				}
+				stats.Messages++
 			}
-			stats.Conversations++
-			if opts.Progress != nil {
-				opts.Progress(stats)
+			unreleased += len(page.msgs)
+			r.recycle(page.msgs)
+			if release != nil && unreleased >= releaseEvery {
+				// Only an optimisation: a store that cannot release pages exports all the same.
+				if release.ReleaseMappedPages() != nil {
+					release = nil
+				}
+				unreleased = 0
 			}
 		}
-		if done {
-			return stats, enc.End()
+		if err := enc.EndConversation(); err != nil {
+			return stats, err
+		}
+		stats.Conversations++
+		if opts.Progress != nil {
+			opts.Progress(stats)
 		}
 	}
 }
+
+// mappedPagesReleaser is a store that reads through a memory map, such as the bbolt
+// store: every page of the file that an export reads stays resident in the process
+// (the kernel's page cache, mapped) until the store lets go of it. An export asks it
+// to every releaseEvery messages, so that the resident memory of a long export stays
+// flat instead of growing by the size of the data exported.
+type mappedPagesReleaser interface {
+	ReleaseMappedPages() error
+}
+
+// releaseEvery is how many messages an export writes between two
+// ReleaseMappedPages: a few MiB of records.
+const releaseEvery = 4096
 
 // Count returns how many conversations match f, reading conversations only (no
 // message), in short transactions: the total a progress bar needs.
@@ -344,41 +386,4 @@ func (p *pager) nextByID(ctx context.Context, store hotline.Store) (kept []pageI
 	p.missing += missing
 	p.ids = p.ids[n:]
 	return kept, len(p.ids) == 0, nil
-}
-
-func streamMessages(ctx context.Context, store hotline.Store, conversationID hotline.ID, opts Options, enc Encoder) (int, error) {
-	n := 0
-	var after hotline.ID
-	for {
-		var page []hotline.Message
-		err := store.View(ctx, func(tx hotline.ReadTx) error {
-			page = page[:0]
-			return tx.Messages(conversationID, after, func(m hotline.Message) error {
-				page = append(page, m)
-				if len(page) == pageSize {
-					return hotline.ErrStop
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return n, err
-		}
-		for _, m := range page {
-			if m.Direction == hotline.DirectionNote && !opts.IncludeNotes {
-				continue
-			}
-			if opts.MaskBodies {
-				m.Body = MaskBody(m.Body)
-			}
-			if err := enc.Message(m); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if len(page) < pageSize {
-			return n, nil
-		}
-		after = page[len(page)-1].ID
-	}
 }
