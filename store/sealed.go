@@ -34,13 +34,9 @@ type sealedOutbox struct {
 	Body string          `json:"body,omitempty"`
 }
 
-// sealJSON seals v for the record at bucket/key under ref's data key.
-func (t *tx) sealJSON(ref keyRef, bucket, key []byte, v any) ([]byte, error) {
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return t.seal(ref, bucket, key, plain)
+// sealJSON seals v, JSON-encoded, for the record at bucket/key under ref's data key.
+func (t *tx) sealJSON(ref keyRef, bucket, key []byte, v jsonAppender) ([]byte, error) {
+	return withRecordJSON(v, func(plain []byte) ([]byte, error) { return t.seal(ref, bucket, key, plain) })
 }
 
 // openJSON opens a sealed value into v.
@@ -58,13 +54,13 @@ func (t *tx) openJSON(ref keyRef, bucket, key, sealed []byte, kind string, v any
 func (t *tx) encodeContact(c hotline.Contact) ([]byte, error) {
 	r := contactToRecord(c)
 	if t.keys != nil {
-		sealed, err := t.sealJSON(contactKey(c.ID), bucketContacts, c.ID[:], sealedContact{Address: r.Address})
+		sealed, err := t.sealJSON(contactKey(c.ID), bucketContacts, c.ID[:], &sealedContact{Address: r.Address})
 		if err != nil {
 			return nil, err
 		}
 		r.Address, r.Sealed = "", sealed
 	}
-	return json.Marshal(r)
+	return marshalRecord(&r), nil
 }
 
 // decodeContact decodes the contact stored under key (its ID).
@@ -86,13 +82,13 @@ func (t *tx) decodeContact(key, b []byte) (hotline.Contact, error) {
 func (t *tx) encodeConversation(c hotline.Conversation) ([]byte, error) {
 	r := conversationToRecord(c)
 	if t.keys != nil && len(r.TriageTerms) > 0 {
-		sealed, err := t.sealJSON(conversationKey(c.ID), bucketConversations, c.ID[:], sealedConversation{TriageTerms: r.TriageTerms})
+		sealed, err := t.sealJSON(conversationKey(c.ID), bucketConversations, c.ID[:], &sealedConversation{TriageTerms: r.TriageTerms})
 		if err != nil {
 			return nil, err
 		}
 		r.TriageTerms, r.Sealed = nil, sealed
 	}
-	return json.Marshal(r)
+	return marshalRecord(&r), nil
 }
 
 // decodeConversation decodes the conversation stored under key (its ID), with its
@@ -122,14 +118,14 @@ func (t *tx) decodeConversation(key, b []byte) (hotline.Conversation, error) {
 func (t *tx) encodeMessage(key []byte, m hotline.Message) ([]byte, error) {
 	r := messageToRecord(m)
 	if t.keys != nil {
-		sm := sealedMessage{Body: r.Body, Media: r.Media, Extra: r.Extra, Webhook: r.Webhook, Nonce: r.Nonce}
+		sm := &sealedMessage{Body: r.Body, Media: r.Media, Extra: r.Extra, Webhook: r.Webhook, Nonce: r.Nonce}
 		sealed, err := t.sealJSON(conversationKey(m.ConversationID), bucketMessages, key, sm)
 		if err != nil {
 			return nil, err
 		}
 		r.Body, r.Media, r.Extra, r.Webhook, r.Nonce, r.Sealed = "", nil, nil, nil, nil, sealed
 	}
-	return json.Marshal(r)
+	return marshalRecord(&r), nil
 }
 
 // decodeMessage decodes the message stored under key (conversationID ‖ messageID).
@@ -154,13 +150,13 @@ func (t *tx) decodeMessage(key, b []byte) (hotline.Message, error) {
 func (t *tx) encodeOutbox(e hotline.OutboxEntry) ([]byte, error) {
 	r := outboxToRecord(e)
 	if t.keys != nil && !hotline.IsZeroID(e.ConversationID) {
-		sealed, err := t.sealJSON(conversationKey(e.ConversationID), bucketOutbox, e.ID[:], sealedOutbox{To: r.To, Body: r.Body})
+		sealed, err := t.sealJSON(conversationKey(e.ConversationID), bucketOutbox, e.ID[:], &sealedOutbox{To: r.To, Body: r.Body})
 		if err != nil {
 			return nil, err
 		}
 		r.To, r.Body, r.Sealed = "", "", sealed
 	}
-	return json.Marshal(r)
+	return marshalRecord(&r), nil
 }
 
 // decodeOutbox decodes the outbox entry stored under key (its ID).
