@@ -2,6 +2,7 @@ package hotline
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -75,12 +76,48 @@ func NormalizeAddress(raw, defaultRegion string) (Address, error) {
 	if isDigits(s) && len(s) >= 3 && len(s) <= 8 {
 		return Address(prefix + s), nil
 	}
-	num, err := phonenumbers.Parse(s, defaultRegion)
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		// The message does not repeat the input: it may be somebody's phone number.
-		return "", Errorf(EINVALID, "The address is not a phone number.")
+	e164, ok := numbers.get(s, defaultRegion)
+	if !ok {
+		num, err := phonenumbers.Parse(s, defaultRegion)
+		if err != nil || !phonenumbers.IsPossibleNumber(num) {
+			// The message does not repeat the input: it may be somebody's phone number.
+			return "", Errorf(EINVALID, "The address is not a phone number.")
+		}
+		e164 = phonenumbers.Format(num, phonenumbers.E164)
+		numbers.put(s, defaultRegion, e164)
 	}
-	return Address(prefix + phonenumbers.Format(num, phonenumbers.E164)), nil
+	return Address(prefix + e164), nil
+}
+
+// numbers remembers the phone numbers NormalizeAddress parsed last: parsing one
+// costs about 5 µs (the library's regular expressions), twice per inbound webhook
+// (From and To), and the same texters and the hotline's own number come back.
+var numbers = numberCache{m: map[numberKey]string{}}
+
+// numberCacheSize bounds the cache; when it is full it starts afresh.
+const numberCacheSize = 4096
+
+type numberKey struct{ raw, region string }
+
+type numberCache struct {
+	mu sync.Mutex
+	m  map[numberKey]string // raw number as written and default region → E.164
+}
+
+func (c *numberCache) get(raw, region string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e164, ok := c.m[numberKey{raw, region}]
+	return e164, ok
+}
+
+func (c *numberCache) put(raw, region, e164 string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= numberCacheSize {
+		clear(c.m)
+	}
+	c.m[numberKey{strings.Clone(raw), strings.Clone(region)}] = e164
 }
 
 func isDigits(s string) bool {

@@ -26,7 +26,8 @@ func TestNormalizeAddress(t *testing.T) {
 		{"+1", "", "", true},
 		{"javascript:alert(1)", "", "", true},
 	}
-	for _, tt := range tests {
+	// Twice: the second time from the cache of parsed numbers.
+	for _, tt := range append(tests, tests...) {
 		got, err := hotline.NormalizeAddress(tt.raw, "US")
 		if tt.wantErr {
 			if err == nil || hotline.ErrorCode(err) != hotline.EINVALID {
@@ -36,6 +37,18 @@ func TestNormalizeAddress(t *testing.T) {
 		}
 		if err != nil || got != tt.want || got.Channel() != tt.channel {
 			t.Errorf("NormalizeAddress(%q) = %q (channel %q), %v; want %q (channel %q)", tt.raw, got, got.Channel(), err, tt.want, tt.channel)
+		}
+	}
+}
+
+// TestNormalizeAddressRegion: the default region is part of what a parsed number is
+// remembered by.
+func TestNormalizeAddressRegion(t *testing.T) {
+	for range 2 {
+		for region, want := range map[string]hotline.Address{"US": "+14155550100", "GB": "+444155550100"} {
+			if got, err := hotline.NormalizeAddress("4155550100", region); err != nil || got != want {
+				t.Errorf("NormalizeAddress(4155550100, %s) = %q, %v; want %q", region, got, err, want)
+			}
 		}
 	}
 }

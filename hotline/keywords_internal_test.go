@@ -1,6 +1,7 @@
 package hotline
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -96,5 +97,19 @@ func TestRiskIndexFollowsThePolicy(t *testing.T) {
 	p.RiskTerms = nil
 	if got := urgent("gun"); got != nil {
 		t.Errorf("without terms: %q", got)
+	}
+}
+
+// TestNumberCacheBounded: the cache of parsed numbers starts afresh when full, and
+// answers the same as parsing.
+func TestNumberCacheBounded(t *testing.T) {
+	for i := range numberCacheSize + 10 {
+		raw := fmt.Sprintf("+1415%07d", i)
+		if a, err := NormalizeAddress(raw, "US"); err != nil || string(a) != raw {
+			t.Fatalf("NormalizeAddress(%s) = %q, %v", raw, a, err)
+		}
+		if n := len(numbers.m); n > numberCacheSize {
+			t.Fatalf("%d numbers cached, more than %d", n, numberCacheSize)
+		}
 	}
 }
