@@ -20,27 +20,30 @@ func (t *tx) Contact(id hotline.ID) (hotline.Contact, error) {
 	return t.contactAt(id, v)
 }
 
-// contactAt decodes v, the record stored under the ID, or takes it from the memo
-// when this transaction decoded these bytes already. v may be bolt's memory.
+// contactAt decodes v, the record stored under the ID, or takes it from the
+// store's cache when that holds these very bytes (recordCache). v may be bolt's
+// memory.
 func (t *tx) contactAt(id hotline.ID, v []byte) (hotline.Contact, error) {
-	if t.contacts != nil {
-		if c, ok := t.contacts.get(id, v, cloneContact); ok {
-			return c, nil
-		}
+	if c, ok := t.cache.contacts.get(id, v); ok {
+		return c, nil
 	}
 	v = bytes.Clone(v)
 	c, err := t.decodeContact(id[:], v)
-	if err != nil || !t.tx.Writable() {
+	if err != nil {
 		return c, err
 	}
-	if t.contacts == nil {
-		t.contacts = new(memo[hotline.Contact])
-	}
-	t.contacts.put(id, v, c, cloneContact)
+	t.cache.contacts.put(t.gen, id, v, c)
 	return c, nil
 }
 
-// cloneContact copies c (memo); a contact holds no slices or maps.
+// storedContact returns what decoding c's record gives, and false when a string
+// in it is not valid UTF-8, which JSON replaces: then that is left to decoding.
+func storedContact(c hotline.Contact) (hotline.Contact, bool) {
+	d := contactFromRecord(contactToRecord(c))
+	return d, validStrings([]string{string(d.Address), d.Handle, d.Language})
+}
+
+// cloneContact copies c (recordCache); a contact holds no slices or maps.
 func cloneContact(c hotline.Contact) hotline.Contact { return c }
 
 // ContactByAddress returns the contact who texts from a, or ENOTFOUND.
@@ -86,8 +89,8 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	if err != nil {
 		return err
 	}
-	// A new contact has no old record to read; a stored one is usually in the memo,
-	// its caller having just read it.
+	// A new contact has no old record to read; a stored one is usually in the
+	// cache, its caller having just read it.
 	var old hotline.Contact
 	prev := b.Get(c.ID[:])
 	isNew := prev == nil
@@ -109,6 +112,9 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	}
 	if err := b.Put(c.ID[:], v); err != nil {
 		return err
+	}
+	if stored, ok := storedContact(c); ok {
+		t.cache.contacts.put(t.gen, c.ID, v, stored)
 	}
 	var oldAddress, oldHandle []byte
 	if !isNew {

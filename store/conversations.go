@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hotlinehq/hotline/hotline"
 )
@@ -22,29 +23,57 @@ func (t *tx) Conversation(id hotline.ID) (hotline.Conversation, error) {
 }
 
 // conversationAt decodes v, the record stored under the ID, or takes it from the
-// memo when this transaction decoded these bytes already. v may be bolt's memory.
+// store's cache when that holds these very bytes (recordCache). v may be bolt's
+// memory.
 func (t *tx) conversationAt(id hotline.ID, v []byte) (hotline.Conversation, error) {
 	var err error
-	if t.convs != nil {
-		if c, ok := t.convs.get(id, v, cloneConversation); ok {
-			// The chain head moves with every message: read it afresh.
-			c.Chain, err = t.chainHead(id)
-			return c, err
-		}
+	if c, ok := t.cache.convs.get(id, v); ok {
+		// The chain head moves with every message: read it afresh.
+		c.Chain, err = t.chainHead(id)
+		return c, err
 	}
 	v = bytes.Clone(v)
 	c, err := t.decodeConversation(id[:], v)
-	if err != nil || !t.tx.Writable() {
+	if err != nil {
 		return c, err
 	}
-	if t.convs == nil {
-		t.convs = new(memo[hotline.Conversation])
-	}
-	t.convs.put(id, v, c, cloneConversation)
+	t.cache.convs.put(t.gen, id, v, c)
 	return c, nil
 }
 
-// cloneConversation copies c, with slices of its own (memo).
+// storedConversation returns what decoding c's record gives (the conversation as
+// the next read returns it), and false when a string in it is not valid UTF-8,
+// which JSON replaces: then that is left to decoding.
+func storedConversation(c hotline.Conversation) (hotline.Conversation, bool) {
+	d := conversationFromRecord(conversationToRecord(c))
+	for _, s := range [...][]string{d.TriageTerms, d.Tags, {d.Handle, string(d.State), string(d.Priority), d.Language, d.ClosedReason, d.Disposition}} {
+		if !validStrings(s) {
+			return d, false
+		}
+	}
+	d.TriageTerms, d.Responders, d.Passed, d.Tags = nilIfEmpty(d.TriageTerms), nilIfEmpty(d.Responders), nilIfEmpty(d.Passed), nilIfEmpty(d.Tags)
+	d.Chain = hotline.ChainHead{}
+	return d, true
+}
+
+func validStrings(ss []string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// nilIfEmpty returns s, or nil when it is empty: JSON leaves an empty list out.
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// cloneConversation copies c, with slices of its own (recordCache).
 func cloneConversation(c hotline.Conversation) hotline.Conversation {
 	c.TriageTerms, c.Responders, c.Passed, c.Tags = slices.Clone(c.TriageTerms), slices.Clone(c.Responders), slices.Clone(c.Passed), slices.Clone(c.Tags)
 	return c
@@ -209,7 +238,7 @@ func (t *tx) PutConversation(c hotline.Conversation) error {
 		return err
 	}
 	// A new conversation has no old record to read; a stored one is usually in the
-	// memo, its caller having just read it.
+	// cache, its caller having just read it.
 	var old hotline.Conversation
 	prev := b.Get(c.ID[:])
 	isNew := prev == nil
@@ -224,6 +253,9 @@ func (t *tx) PutConversation(c hotline.Conversation) error {
 	}
 	if err := b.Put(c.ID[:], v); err != nil {
 		return err
+	}
+	if stored, ok := storedConversation(c); ok {
+		t.cache.convs.put(t.gen, c.ID, v, stored)
 	}
 	var oldKeys conversationKeys
 	if isNew {

@@ -94,6 +94,9 @@ type Store struct {
 	pending  []*groupCall
 	leading  bool
 	maxBatch int
+
+	// cache keeps decoded contacts and conversations (tx.go: recordCache).
+	cache *recordCaches
 }
 
 // Open opens the database file at path, creating it and its parent directory when
@@ -125,7 +128,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.KeysPath == "" {
 		opts.KeysPath = DefaultKeysPath(path)
 	}
-	s := &Store{db: db, path: path, opts: opts, maxBatch: opts.BatchSize}
+	s := &Store{db: db, path: path, opts: opts, maxBatch: opts.BatchSize, cache: newRecordCaches()}
 	if err := s.migrate(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -274,13 +277,18 @@ func (s *Store) write(ctx context.Context, commit func(func(*bolt.Tx) error) err
 	var fnErr error
 	var shreds []shred
 	var newKeys map[keyRef]cipher.AEAD
+	var deleted bool
 	err := commit(func(btx *bolt.Tx) error {
-		t := &tx{tx: btx, keys: s.keys}
+		t := &tx{tx: btx, keys: s.keys, cache: s.cache, gen: s.cache.convs.generation()}
 		fnErr = fn(t)
 		t.tx = nil
-		shreds, newKeys = t.shreds, t.newKeys
+		shreds, newKeys, deleted = t.shreds, t.newKeys, t.deleted
 		return fnErr
 	})
+	if deleted {
+		// Rolled back or not: what the cache holds of deleted records goes.
+		s.cache.clear()
+	}
 	if err != nil && err == fnErr {
 		return err
 	}
@@ -301,7 +309,7 @@ func (s *Store) View(ctx context.Context, fn func(hotline.ReadTx) error) error {
 	}
 	var fnErr error
 	err := s.db.View(func(btx *bolt.Tx) error {
-		t := &tx{tx: btx, keys: s.keys}
+		t := &tx{tx: btx, keys: s.keys, cache: s.cache, gen: s.cache.convs.generation()}
 		fnErr = fn(t)
 		t.tx = nil
 		return fnErr

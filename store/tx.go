@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"strconv"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -22,10 +23,12 @@ type tx struct {
 	// committed (encrypt.go: shredKey).
 	newKeys map[keyRef]cipher.AEAD
 	shreds  []shred
-	// convs and contacts remember what a write transaction decoded (memo); nil
-	// until the first decode, and in read-only transactions.
-	convs    *memo[hotline.Conversation]
-	contacts *memo[hotline.Contact]
+	// cache is the store's cache of decoded records, and gen its generation when
+	// this transaction began (recordCache). deleted is set when the transaction
+	// deletes a contact or a conversation: the cache is emptied once it commits.
+	cache   *recordCaches
+	gen     uint64
+	deleted bool
 	// lastAddress and lastAddressKey are the address index key addressKey
 	// computed last (contacts.go).
 	lastAddress    hotline.Address
@@ -93,6 +96,9 @@ func (t *tx) count(name []byte, delta int64) error {
 	if err != nil {
 		return err
 	}
+	if delta < 0 && (bytes.Equal(name, bucketConversations) || bytes.Equal(name, bucketContacts)) {
+		t.deleted = true
+	}
 	key := counterKey(name)
 	n, err := parseCounter(b.Get(key))
 	if err != nil {
@@ -153,47 +159,94 @@ func notFound(format string, args ...any) error {
 	return hotline.Errorf(hotline.ENOTFOUND, format, args...)
 }
 
-// memoSize is how many decoded records of a kind a write transaction remembers.
-const memoSize = 4
+// recordCacheSize bounds how many records of a kind a recordCache keeps.
+const recordCacheSize = 4096
 
-// memo remembers the last records of one kind a write transaction decoded, each
-// with the bytes it was decoded from, so that reading a record again while its bytes
-// are unchanged does not decode (and, encrypted, open) it again: an inbound text
-// reads its conversation three times (the latest conversation, the assignment
-// check, PutConversation's old index keys) and its contact twice. A record whose
-// bytes changed in between, by whatever path, is decoded afresh. The values are
-// kept private (copied in and out by clone), so a caller that changes what it got
-// cannot change what the next caller gets.
-type memo[T any] struct {
-	entries [memoSize]memoEntry[T]
-	next    int
+// recordCache keeps decoded records of one kind across transactions, each with the
+// bytes it was decoded from: reading a record whose stored bytes are the ones kept
+// returns the kept value instead of decoding (and, encrypted, opening) it again.
+// An inbound text from a returning texter reads its contact and conversation
+// (several times) and writes them; Put keeps what it wrote, so the texter's next
+// text, and the console's reads in between, find them. Which bytes are stored decides,
+// so a record changed by any path (a rolled-back transaction, encryption, another
+// version of the record in an older read transaction) is simply decoded again.
+//
+// The values are copied in and out (clone), so that no caller can change another's.
+// They hold what texters wrote (decrypted): when a transaction deletes contacts or
+// conversations (purges, retention), the caches are emptied once it commits, and
+// what a read transaction older than that would keep is dropped (gen).
+type recordCache[T any] struct {
+	mu      sync.Mutex
+	entries map[hotline.ID]cachedRecord[T]
+	gen     uint64 // counts clears
+	clone   func(T) T
 }
 
-type memoEntry[T any] struct {
-	id  hotline.ID
-	raw []byte // nil: an empty slot
+type cachedRecord[T any] struct {
+	raw []byte
 	v   T
 }
 
-// get returns a copy of the value decoded from raw under the ID, if remembered.
-func (m *memo[T]) get(id hotline.ID, raw []byte, clone func(T) T) (T, bool) {
-	for i := range m.entries {
-		if e := &m.entries[i]; e.raw != nil && e.id == id && bytes.Equal(e.raw, raw) {
-			return clone(e.v), true
-		}
+func newRecordCache[T any](clone func(T) T) *recordCache[T] {
+	return &recordCache[T]{entries: map[hotline.ID]cachedRecord[T]{}, clone: clone}
+}
+
+// get returns a copy of the value kept for the ID, if it was decoded from raw.
+func (c *recordCache[T]) get(id hotline.ID, raw []byte) (T, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[id]; ok && bytes.Equal(e.raw, raw) {
+		return c.clone(e.v), true
 	}
 	var zero T
 	return zero, false
 }
 
-// put remembers v, decoded from raw under the ID; raw must not change afterwards.
-func (m *memo[T]) put(id hotline.ID, raw []byte, v T, clone func(T) T) {
-	for i := range m.entries {
-		if m.entries[i].raw != nil && m.entries[i].id == id {
-			m.entries[i] = memoEntry[T]{id: id, raw: raw, v: clone(v)}
-			return
+// put keeps v as what raw, the record stored under the ID, decodes to; raw must not
+// change afterwards. A transaction that began before the last clear (gen) keeps
+// nothing.
+func (c *recordCache[T]) put(gen uint64, id hotline.ID, raw []byte, v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if _, ok := c.entries[id]; !ok && len(c.entries) >= recordCacheSize {
+		for old := range c.entries { // a random one
+			delete(c.entries, old)
+			break
 		}
 	}
-	m.entries[m.next] = memoEntry[T]{id: id, raw: raw, v: clone(v)}
-	m.next = (m.next + 1) % memoSize
+	c.entries[id] = cachedRecord[T]{raw: raw, v: c.clone(v)}
+}
+
+// generation returns the number of clears so far.
+func (c *recordCache[T]) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// clear forgets every record.
+func (c *recordCache[T]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+	c.gen++
+}
+
+// recordCaches are a store's caches of decoded records.
+type recordCaches struct {
+	convs    *recordCache[hotline.Conversation]
+	contacts *recordCache[hotline.Contact]
+}
+
+func newRecordCaches() *recordCaches {
+	return &recordCaches{convs: newRecordCache(cloneConversation), contacts: newRecordCache(cloneContact)}
+}
+
+// clear empties both caches.
+func (c *recordCaches) clear() {
+	c.convs.clear()
+	c.contacts.clear()
 }
