@@ -99,11 +99,17 @@ func (t *tx) PutContact(c hotline.Contact) error {
 			return err
 		}
 	}
-	address := t.addressKey(c.Address)
-	if err := t.claim(bucketContactByAddress, address, c.ID[:], "Another contact already has the address "+c.Address.Masked()+"."); err != nil {
+	address, handle := t.addressKey(c.Address), nonEmpty(c.Handle)
+	addressHeld, err := t.claimKey(bucketContactByAddress, address, c.ID[:], func() string {
+		return "Another contact already has the address " + c.Address.Masked() + "."
+	})
+	if err != nil {
 		return err
 	}
-	if err := t.claim(bucketContactByHandle, []byte(c.Handle), c.ID[:], "Another contact already has the handle "+c.Handle+"."); err != nil {
+	handleHeld, err := t.claimKey(bucketContactByHandle, handle, c.ID[:], func() string {
+		return "Another contact already has the handle " + c.Handle + "."
+	})
+	if err != nil {
 		return err
 	}
 	v, err := t.encodeContact(c)
@@ -125,30 +131,47 @@ func (t *tx) PutContact(c hotline.Contact) error {
 	} else if err := t.count(bucketContacts, 1); err != nil {
 		return err
 	}
-	if err := t.updateIndex(bucketContactByAddress, oldAddress, address, c.ID[:]); err != nil {
-		return err
+	// An entry that did not move and is this contact's already (claimKey looked)
+	// stays as it is.
+	if !addressHeld || !bytes.Equal(oldAddress, address) {
+		if err := t.updateIndex(bucketContactByAddress, oldAddress, address, c.ID[:]); err != nil {
+			return err
+		}
 	}
-	return t.updateIndex(bucketContactByHandle, oldHandle, nonEmpty(c.Handle), c.ID[:])
+	if !handleHeld || !bytes.Equal(oldHandle, handle) {
+		return t.updateIndex(bucketContactByHandle, oldHandle, handle, c.ID[:])
+	}
+	return nil
 }
 
 // claim fails with ECONFLICT when the unique index key belongs to another record.
 // An address whose contact was crypto-shredded (a store restored from a backup
 // older than a purge) is free: nobody can read that contact any more.
 func (t *tx) claim(index, key, owner []byte, conflict string) error {
+	_, err := t.claimKey(index, key, owner, func() string { return conflict })
+	return err
+}
+
+// claimKey is claim, with the conflict's message made only on a conflict; held
+// reports whether owner holds the key already.
+func (t *tx) claimKey(index, key, owner []byte, conflict func() string) (held bool, err error) {
 	if len(key) == 0 {
-		return nil
+		return false, nil
 	}
-	v, err := t.get(index, key)
+	b, err := t.bucket(index)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if v != nil && !bytes.Equal(v, owner) {
-		if bytes.Equal(index, bucketContactByAddress) && len(v) == idLen && t.shredded(contactKey(idFrom(v, 0))) {
-			return nil
-		}
-		return hotline.Errorf(hotline.ECONFLICT, "%s", conflict)
+	v := b.Get(key)
+	switch {
+	case v == nil:
+		return false, nil
+	case bytes.Equal(v, owner):
+		return true, nil
+	case bytes.Equal(index, bucketContactByAddress) && len(v) == idLen && t.shredded(contactKey(idFrom(v, 0))):
+		return false, nil
 	}
-	return nil
+	return false, hotline.Errorf(hotline.ECONFLICT, "%s", conflict())
 }
 
 // shredded reports whether ref's data key was destroyed.

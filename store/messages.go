@@ -101,7 +101,9 @@ func (t *tx) PutMessage(m hotline.Message) error {
 			return err
 		}
 	}
-	if err := t.claim(bucketMessageBySID, nonEmpty(m.TwilioSID), key, "Twilio message "+m.TwilioSID+" is already stored."); err != nil {
+	if _, err := t.claimKey(bucketMessageBySID, nonEmpty(m.TwilioSID), key, func() string {
+		return "Twilio message " + m.TwilioSID + " is already stored."
+	}); err != nil {
 		return err
 	}
 	if isNew {

@@ -386,3 +386,31 @@ func TestRecordCache_EmptiedByDeletes(t *testing.T) {
 		t.Errorf("a transaction older than the deletion kept a record")
 	}
 }
+
+// TestPutContact_UnchangedIndexes: a contact written again with the same address and
+// handle keeps its index entries without writing them; one whose entry went missing
+// gets it back.
+func TestPutContact_UnchangedIndexes(t *testing.T) {
+	s := openTest(t, Options{MasterKey: testKey(t)})
+	c, _, _ := fixture(t, s)
+	c.Language = "es"
+	update(t, s, func(x *tx) error { return x.PutContact(c) })
+	checkClean(t, s)
+	raw(t, s, func(btx *bolt.Tx) error { return btx.Bucket(bucketContactByHandle).Delete([]byte(c.Handle)) })
+	update(t, s, func(x *tx) error { return x.PutContact(c) })
+	err := s.View(t.Context(), func(rt hotline.ReadTx) error {
+		for name, get := range map[string]func() (hotline.Contact, error){
+			"address": func() (hotline.Contact, error) { return rt.ContactByAddress(c.Address) },
+			"handle":  func() (hotline.Contact, error) { return rt.ContactByHandle(c.Handle) },
+		} {
+			if got, err := get(); err != nil || got.ID != c.ID || got.Language != "es" {
+				t.Errorf("contact by %s = %+v, %v", name, got, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, s)
+}
