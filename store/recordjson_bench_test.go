@@ -51,3 +51,29 @@ func BenchmarkRecordJSON(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordJSONDecode is json.Unmarshal of the records an inbound text reads.
+func BenchmarkRecordJSONDecode(b *testing.B) {
+	conv := marshalRecord(benchConversationRecord())
+	contact := marshalRecord(&contactRecord{V: 2, ID: hotline.NewID(time.Now()), Handle: "T-4821", Language: "en",
+		FirstSeen: time.Now().UnixNano(), LastSeen: time.Now().UnixNano(), AutoReplyWindow: time.Now().UnixNano(), AutoReplies: 1,
+		Sealed: make([]byte, 60)})
+	b.Run("conversation", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r conversationRecord
+			if err := json.Unmarshal(conv, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("contact", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r contactRecord
+			if err := json.Unmarshal(contact, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
