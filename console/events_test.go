@@ -57,6 +57,18 @@ func newLiveServer(t *testing.T, ringSize int, settings console.Settings) *liveS
 	return &liveServer{server: s, hub: hub}
 }
 
+// numbered waits until the hub has numbered its event seq.
+func (s *liveServer) numbered(t *testing.T, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.hub.Seq() < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub numbered %d events, want %d", s.hub.Seq(), seq)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // sse is one event of a stream.
 type sse struct {
 	name, id string
@@ -279,8 +291,11 @@ func TestEvents_ReplayAfterReconnectAndResetWhenTooOld(t *testing.T) {
 	}
 	st.close()
 
-	// Missed while away: one text. Reconnecting with the last id replays it.
+	// Missed while away: one text. Reconnecting with the last id replays it (once the
+	// hub has numbered its two events: a text published meanwhile would come live).
+	seq := s.hub.Seq()
 	s.text(t, "+14155550101", "while you were away")
+	s.numbered(t, seq+2)
 	st = admin.openEvents(t, last)
 	if ev := st.expectAll(console.EventConversation, console.EventMessage)[console.EventMessage]; !strings.Contains(ev.data, "while you were away") {
 		t.Errorf("replayed %s, want the missed text", ev.data)
@@ -292,9 +307,11 @@ func TestEvents_ReplayAfterReconnectAndResetWhenTooOld(t *testing.T) {
 
 	// The ring keeps 8 to 16 events: an id from before 20 more events is too old,
 	// and the client is told to reload instead of silently missing texts.
+	seq = s.hub.Seq()
 	for i := range 10 {
 		s.text(t, "+14155550101", "more "+strings.Repeat("!", i))
 	}
+	s.numbered(t, seq+20)
 	st = admin.openEvents(t, ready.id)
 	if ev := st.expect(console.EventReset); !strings.Contains(ev.data, "reload") {
 		t.Errorf("reset = %s", ev.data)
