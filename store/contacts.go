@@ -27,6 +27,9 @@ func (t *tx) contactAt(id hotline.ID, v []byte) (hotline.Contact, error) {
 	if c, ok := t.cache.contacts.get(id, v); ok {
 		return c, nil
 	}
+	if !t.tx.Writable() {
+		return t.decodeContact(id[:], v) // reads do not fill the cache (recordCache)
+	}
 	v = bytes.Clone(v)
 	c, err := t.decodeContact(id[:], v)
 	if err != nil {

@@ -32,6 +32,9 @@ func (t *tx) conversationAt(id hotline.ID, v []byte) (hotline.Conversation, erro
 		c.Chain, err = t.chainHead(id)
 		return c, err
 	}
+	if !t.tx.Writable() {
+		return t.decodeConversation(id[:], v) // reads do not fill the cache (recordCache)
+	}
 	v = bytes.Clone(v)
 	c, err := t.decodeConversation(id[:], v)
 	if err != nil {

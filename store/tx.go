@@ -170,6 +170,9 @@ const recordCacheSize = 4096
 // text, and the console's reads in between, find them. Which bytes are stored decides,
 // so a record changed by any path (a rolled-back transaction, encryption, another
 // version of the record in an older read transaction) is simply decoded again.
+// Only write transactions fill it: a read takes what is kept but adds nothing, so
+// that a scan (an export, the dashboard) neither pushes out the records the writer
+// is using nor keeps thousands of decrypted records it will not read again.
 //
 // The values are copied in and out (clone), so that no caller can change another's.
 // They hold what texters wrote (decrypted): when a transaction deletes contacts or

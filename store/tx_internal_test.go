@@ -414,3 +414,40 @@ func TestPutContact_UnchangedIndexes(t *testing.T) {
 	}
 	checkClean(t, s)
 }
+
+// TestRecordCache_ReadsDoNotFill: a read transaction takes what the writer cached
+// but adds nothing, so that a scan such as an export neither evicts the writer's
+// records nor keeps decrypted records it will not read again.
+func TestRecordCache_ReadsDoNotFill(t *testing.T) {
+	s := openTest(t, Options{MasterKey: testKey(t)})
+	c, conv, _ := fixture(t, s)
+	if len(s.cache.convs.entries) != 1 || len(s.cache.contacts.entries) != 1 {
+		t.Fatalf("after writing: %d conversations and %d contacts cached, want 1 and 1", len(s.cache.convs.entries), len(s.cache.contacts.entries))
+	}
+	s.cache.clear()
+	if got, err := s.viewConversation(t, conv.ID); err != nil || got.ID != conv.ID {
+		t.Fatalf("read = %v, %v", got.ID, err)
+	}
+	err := s.View(t.Context(), func(rt hotline.ReadTx) error {
+		_, err := rt.Contact(c.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(s.cache.convs.entries), len(s.cache.contacts.entries); n != 0 || m != 0 {
+		t.Errorf("reads cached %d conversations and %d contacts, want none", n, m)
+	}
+	// A write transaction's read fills it, and a later read takes from it.
+	update(t, s, func(x *tx) error { _, err := x.Conversation(conv.ID); return err })
+	if len(s.cache.convs.entries) != 1 {
+		t.Fatalf("a write transaction's read cached %d conversations, want 1", len(s.cache.convs.entries))
+	}
+	for id, e := range s.cache.convs.entries {
+		e.v.Handle = "from the cache"
+		s.cache.convs.entries[id] = e
+	}
+	if got, err := s.viewConversation(t, conv.ID); err != nil || got.Handle != "from the cache" {
+		t.Errorf("a read after the writer cached it = %q, %v; want the cached record", got.Handle, err)
+	}
+}

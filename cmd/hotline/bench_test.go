@@ -125,6 +125,13 @@ func benchmarkMillion(b *testing.B, convs int, masterKey string) {
 	})
 
 	b.Run("export-csv", func(b *testing.B) {
+		// Under the collector settings serve runs with (serve.go, tuneGC): an export
+		// from the console or the API runs inside serve.
+		oldPercent := debug.SetGCPercent(-1)
+		debug.SetGCPercent(oldPercent)
+		oldLimit := debug.SetMemoryLimit(-1)
+		tuneGC(os.LookupEnv)
+		defer func() { debug.SetGCPercent(oldPercent); debug.SetMemoryLimit(oldLimit) }()
 		var growth benchMem
 		var messages int
 		var cpu time.Duration
