@@ -34,13 +34,12 @@ import (
 
 const browserPassword = "correct horse battery staple"
 
-// browserPath finds Chromium: $HOTLINE_CHROMIUM, else chromium, chromium-browser,
-// google-chrome or headless-shell on the PATH.
-func browserPath() string {
-	if p := os.Getenv("HOTLINE_CHROMIUM"); p != "" {
+// findBrowser returns $envVar when set, else the first of names on the PATH, or "".
+func findBrowser(envVar string, names ...string) string {
+	if p := os.Getenv(envVar); p != "" {
 		return p
 	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
@@ -48,13 +47,14 @@ func browserPath() string {
 	return ""
 }
 
-// needBrowser returns the browser to run, or skips the test (fails it under CI).
-func needBrowser(t *testing.T) string {
+// requireBrowser returns the browser findBrowser finds, or skips the test with a
+// message naming where it looked and how to install one (fails it under CI=true).
+func requireBrowser(t *testing.T, what, install, envVar string, names ...string) string {
 	t.Helper()
-	p := browserPath()
+	p := findBrowser(envVar, names...)
 	if p == "" {
-		msg := "no Chromium found (looked for $HOTLINE_CHROMIUM, chromium, chromium-browser, google-chrome, headless-shell): " +
-			"install it (apt-get install -y chromium) to run the browser tests"
+		msg := fmt.Sprintf("no %s found (looked for $%s, %s): install it (%s) to run the browser tests",
+			what, envVar, strings.Join(names, ", "), install)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -64,6 +64,13 @@ func needBrowser(t *testing.T) string {
 		t.Skip("browser tests are not short")
 	}
 	return p
+}
+
+// needBrowser returns the Chromium to run, or skips the test (fails it under CI).
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	return requireBrowser(t, "Chromium", "apt-get install -y chromium", "HOTLINE_CHROMIUM",
+		"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell")
 }
 
 // artifactsDir is where failure screenshots go.

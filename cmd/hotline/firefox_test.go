@@ -22,36 +22,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// firefoxPath finds Firefox: $HOTLINE_FIREFOX, else firefox-esr or firefox on the PATH.
-func firefoxPath() string {
-	if p := os.Getenv("HOTLINE_FIREFOX"); p != "" {
-		return p
-	}
-	for _, name := range []string{"firefox-esr", "firefox"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// needFirefox returns the Firefox to run, or skips the test (fails it under CI),
-// as needBrowser does for Chromium.
+// needFirefox returns the Firefox to run, or skips the test (fails it under CI).
 func needFirefox(t *testing.T) string {
 	t.Helper()
-	p := firefoxPath()
-	if p == "" {
-		msg := "no Firefox found (looked for $HOTLINE_FIREFOX, firefox-esr, firefox): " +
-			"install it (apt-get install -y firefox-esr) to run the Firefox browser tests"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if testing.Short() {
-		t.Skip("browser tests are not short")
-	}
-	return p
+	return requireBrowser(t, "Firefox", "apt-get install -y firefox-esr", "HOTLINE_FIREFOX", "firefox-esr", "firefox")
 }
 
 // firefoxPrefs keep a test profile quiet and fast (Firefox also applies
