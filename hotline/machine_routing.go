@@ -52,7 +52,7 @@ func (Page) isEffect() {}
 // the language fallback.
 func routingDeadlines(conv Conversation, now time.Time, p RoutingPolicy) Conversation {
 	conv.OfferExpiresAt = time.Time{}
-	conv.EscalateAt = p.escalateAt(conv)
+	conv.EscalateAt = p.escalateAt(conv, now)
 	conv.FallbackAt = time.Time{}
 	if p.Mode == RoutingOffer && p.LanguageFallbackAfter > 0 {
 		if t := conv.WaitingSince.Add(p.LanguageFallbackAfter); t.After(now) {
@@ -137,8 +137,11 @@ func tellAfterHours(conv Conversation, c *Contact, effects []Effect, now time.Ti
 // tickRouting fires the routing timers that are due: an offer lapses (back to the
 // queue in its place, the responder passed over next time), the language fallback
 // starts, and a long wait escalates — paging the on-call responders, then the
-// coordinators; while nobody is on call it tells the texter and checks again later
-// instead. Every timer that fires is cleared or moved past now, so it fires once.
+// coordinators, then, while nobody takes it, the last level reached again every
+// PageInterval; while nobody is on call it tells the texter and checks again later
+// instead (repeating only the coordinators' pages, and only when they are paged
+// after hours). Every timer that fires is cleared or moved past now, so it fires
+// once.
 func tickRouting(th Thread, e Tick, now time.Time, p Policy) (Thread, []Effect) {
 	conv, rp := th.Conversation, p.Routing
 	due := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
@@ -163,10 +166,26 @@ func tickRouting(th Thread, e Tick, now time.Time, p Policy) (Thread, []Effect) 
 		case !conv.WaitingForResponder():
 			conv.EscalateAt = time.Time{}
 		case e.AfterHours:
+			told := conv.AfterHoursSent
 			conv, effects = tellAfterHours(conv, &th.Contact, effects, now, p)
-			conv.EscalateAt = now.Add(rp.recheck())
+			repeat := rp.repeatAudiences(conv)
+			if len(repeat) == 0 {
+				conv.EscalateAt = now.Add(rp.recheck())
+				break
+			}
+			// Nobody on call, so no on-call page; the coordinators' level repeats when
+			// they are paged after hours (and were not just paged by tellAfterHours).
+			if told && rp.PageCoordinatorsAfterHours && slices.Contains(repeat, PageCoordinators) {
+				effects = append(effects, Page{Audience: PageCoordinators, AfterHours: true})
+			}
+			conv.EscalateAt = rp.escalateAt(conv, now)
 		case level == 0:
-			conv.EscalateAt = time.Time{}
+			// The last level is reached: page it again, every PageInterval while the
+			// texter waits (the per-person rate limit still applies).
+			for _, audience := range rp.repeatAudiences(conv) {
+				effects = append(effects, Page{Audience: audience})
+			}
+			conv.EscalateAt = rp.escalateAt(conv, now)
 		default:
 			conv.Escalation = level
 			audience := PageOnCall
@@ -174,7 +193,7 @@ func tickRouting(th Thread, e Tick, now time.Time, p Policy) (Thread, []Effect) 
 				audience = PageCoordinators
 			}
 			effects = append(effects, Page{Audience: audience})
-			conv.EscalateAt = rp.escalateAt(conv)
+			conv.EscalateAt = rp.escalateAt(conv, now)
 			if !conv.EscalateAt.After(now) && !conv.EscalateAt.IsZero() {
 				// The next level is due too (a conversation back in the queue after a
 				// long wait): it fires at the next tick, a moment later.

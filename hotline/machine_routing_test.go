@@ -1,6 +1,7 @@
 package hotline_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -188,14 +189,14 @@ func TestApplyTickRouting(t *testing.T) {
 					t.Errorf("Escalation %d, EscalateAt %v; want 1 and the coordinators' threshold", c.Escalation, c.EscalateAt)
 				}
 			}},
-		{name: "a longer wait pages the coordinators, then nothing more", now: t0.Add(rp.EscalateCoordinatorsAfter),
+		{name: "a longer wait pages the coordinators, then repeats a page interval later", now: t0.Add(rp.EscalateCoordinatorsAfter),
 			conv: conv(hotline.StateWaiting, func(c *hotline.Conversation) {
 				c.Escalation, c.EscalateAt = 1, t0.Add(rp.EscalateCoordinatorsAfter)
 			}),
 			wantState: hotline.StateWaiting, wantPages: []hotline.Page{{Audience: hotline.PageCoordinators}},
 			check: func(t *testing.T, c hotline.Conversation) {
-				if c.Escalation != 2 || !c.EscalateAt.IsZero() {
-					t.Errorf("Escalation %d, EscalateAt %v; want 2 and none", c.Escalation, c.EscalateAt)
+				if want := t0.Add(rp.EscalateCoordinatorsAfter + rp.PageInterval); c.Escalation != 2 || !c.EscalateAt.Equal(want) {
+					t.Errorf("Escalation %d, EscalateAt %v; want 2 and %v", c.Escalation, c.EscalateAt, want)
 				}
 			}},
 		{name: "an offered conversation still escalates", now: t0.Add(rp.EscalateAfter), conv: offered(func(c *hotline.Conversation) {
@@ -348,5 +349,133 @@ func TestApplyCoordinatorsNotPagedAfterHoursUnlessConfigured(t *testing.T) {
 	}
 	if got, want := sends(effects), []hotline.Purpose{hotline.PurposeWelcome, hotline.PurposeAfterHours}; !slices.Equal(got, want) {
 		t.Errorf("texts = %q, want %q", got, want)
+	}
+}
+
+// waitPages runs the routing timers of a conversation that starts waiting at t0
+// until end, ticking at each escalation deadline (the event applied instead at the tick at or
+// after eventAt, when one is given), and returns the pages by minute of the wait.
+func waitPages(t *testing.T, p hotline.Policy, afterHours bool, end time.Duration, event hotline.Event, eventAt time.Duration) (map[int][]hotline.PageAudience, hotline.Conversation) {
+	t.Helper()
+	// A texter writes at t0: the conversation enters the queue with its timers.
+	th, effects, err := hotline.Apply(hotline.Thread{Contact: contact()}, hotline.InboundText{Body: "hello", AfterHours: afterHours}, t0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.Conversation.ID = convID // the service gives a new conversation its ID
+	got := map[int][]hotline.PageAudience{}
+	for _, pg := range pages(effects) {
+		got[0] = append(got[0], pg.Audience)
+	}
+	for i := 0; i < 100; i++ {
+		at := th.Conversation.EscalateAt
+		if event != nil && (at.IsZero() || !at.Before(t0.Add(eventAt))) {
+			if th, _, err = hotline.Apply(th, event, t0.Add(eventAt), p); err != nil {
+				t.Fatal(err)
+			}
+			event = nil
+			continue
+		}
+		if at.IsZero() || at.After(t0.Add(end)) {
+			return got, th.Conversation
+		}
+		if th, effects, err = hotline.Apply(th, hotline.Tick{AfterHours: afterHours}, at, p); err != nil {
+			t.Fatal(err)
+		}
+		if !th.Conversation.EscalateAt.IsZero() && !th.Conversation.EscalateAt.After(at) {
+			t.Fatalf("at %v the escalation timer did not move past now: %v", at, th.Conversation.EscalateAt)
+		}
+		for _, pg := range pages(effects) {
+			m := int(at.Sub(t0) / time.Minute)
+			got[m] = append(got[m], pg.Audience)
+		}
+	}
+	t.Fatal("the escalation timer never stopped")
+	return nil, hotline.Conversation{}
+}
+
+func TestEscalationRepeatsWhileWaiting(t *testing.T) {
+	on, co := hotline.PageOnCall, hotline.PageCoordinators
+	both := []hotline.PageAudience{on, co}
+	tests := []struct {
+		name       string
+		mod        func(*hotline.RoutingPolicy)
+		afterHours bool
+		event      hotline.Event
+		eventAt    time.Duration
+		want       map[int][]hotline.PageAudience
+	}{
+		{name: "a 45-minute wait: on call at 5, coordinators at 15, then both every 10 minutes",
+			want: map[int][]hotline.PageAudience{5: {on}, 15: {co}, 25: both, 35: both, 45: both}},
+		{name: "accepted at 20 minutes: no page after", event: hotline.Accept{By: alice}, eventAt: 20 * time.Minute,
+			want: map[int][]hotline.PageAudience{5: {on}, 15: {co}}},
+		{name: "coordinators off: the on-call level repeats", mod: func(rp *hotline.RoutingPolicy) { rp.EscalateCoordinatorsAfter = 0 },
+			want: map[int][]hotline.PageAudience{5: {on}, 15: {on}, 25: {on}, 35: {on}, 45: {on}}},
+		{name: "on call off: the coordinators' level repeats", mod: func(rp *hotline.RoutingPolicy) { rp.EscalateAfter = 0 },
+			want: map[int][]hotline.PageAudience{15: {co}, 25: {co}, 35: {co}, 45: {co}}},
+		{name: "a shorter page interval repeats sooner", mod: func(rp *hotline.RoutingPolicy) { rp.PageInterval = 5 * time.Minute },
+			want: map[int][]hotline.PageAudience{5: {on}, 15: {co}, 20: both, 25: both, 30: both, 35: both, 40: both, 45: both}},
+		{name: "both levels off: no page at all", mod: func(rp *hotline.RoutingPolicy) { rp.EscalateAfter, rp.EscalateCoordinatorsAfter = 0, 0 },
+			want: map[int][]hotline.PageAudience{}},
+		{name: "nobody on call: no on-call page, only the after-hours page of the coordinators", afterHours: true,
+			want: map[int][]hotline.PageAudience{0: {co}}},
+		{name: "nobody on call, coordinators not paged after hours: nothing", afterHours: true,
+			mod:  func(rp *hotline.RoutingPolicy) { rp.PageCoordinatorsAfterHours = false },
+			want: map[int][]hotline.PageAudience{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := hotline.DefaultPolicy()
+			if tt.mod != nil {
+				tt.mod(&p.Routing)
+			}
+			got, c := waitPages(t, p, tt.afterHours, 45*time.Minute, tt.event, tt.eventAt)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("pages by minute = %v, want %v", got, tt.want)
+			}
+			if tt.event != nil && !c.EscalateAt.IsZero() {
+				t.Errorf("EscalateAt = %v after %T, want cleared", c.EscalateAt, tt.event)
+			}
+		})
+	}
+}
+
+func TestEscalationRepeatAfterHours(t *testing.T) {
+	p := hotline.DefaultPolicy()
+	rp := p.Routing
+	// Reached the coordinators during a shift; the shift ended and the texter was told.
+	reached := conv(hotline.StateWaiting, func(c *hotline.Conversation) {
+		c.Escalation, c.AfterHoursSent, c.EscalateAt = 2, true, t0.Add(25*time.Minute)
+	})
+	now := t0.Add(25 * time.Minute)
+	th, effects, err := hotline.Apply(hotline.Thread{Contact: contact(), Conversation: reached}, hotline.Tick{AfterHours: true}, now, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pages(effects), []hotline.Page{{Audience: hotline.PageCoordinators, AfterHours: true}}; !slices.Equal(got, want) {
+		t.Errorf("pages = %+v, want only the coordinators, marked after hours", got)
+	}
+	if got, want := th.Conversation.EscalateAt, now.Add(rp.PageInterval); !got.Equal(want) {
+		t.Errorf("EscalateAt = %v, want %v", got, want)
+	}
+	p.Routing.PageCoordinatorsAfterHours = false
+	_, effects, err = hotline.Apply(hotline.Thread{Contact: contact(), Conversation: reached}, hotline.Tick{AfterHours: true}, now, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pages(effects); len(got) != 0 {
+		t.Errorf("pages = %+v, want none with PageCoordinatorsAfterHours off", got)
+	}
+	// A late tick (the server was down for an hour) pages once and resumes the schedule.
+	late := t0.Add(83 * time.Minute)
+	th, effects, err = hotline.Apply(hotline.Thread{Contact: contact(), Conversation: reached}, hotline.Tick{}, late, hotline.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(pages(effects)); got != 2 {
+		t.Errorf("pages at a late tick = %d, want 2 (on call and coordinators, once)", got)
+	}
+	if got, want := th.Conversation.EscalateAt, t0.Add(85*time.Minute); !got.Equal(want) {
+		t.Errorf("EscalateAt after a late tick = %v, want the next slot %v", got, want)
 	}
 }

@@ -504,6 +504,35 @@ func TestEscalationPagesOnCallThenCoordinatorsRateLimited(t *testing.T) {
 	}
 }
 
+func TestEscalationRepeatsUntilAccepted(t *testing.T) {
+	r := newRouting(t, func(p *hotline.Policy) { p.Routing.Mode = hotline.RoutingPull }) // nobody is offered it
+	ana := r.person(t, "ana", hotline.RoleResponder, true)                               // on call and available, but not looking
+	boss := r.person(t, "boss", hotline.RoleCoordinator, false)
+	id := r.text(t, "+14155550101", "hello")
+	count := func() (int, int) { p := r.pagesTo(t); return len(p[ana.Phone]), len(p[boss.Phone]) }
+	want := map[int][2]int{4: {0, 0}, 5: {1, 0}, 15: {1, 1}, 24: {1, 1}, 25: {2, 2}, 35: {3, 3}, 45: {4, 4}, 46: {4, 4}}
+	for m := 1; m <= 46; m++ {
+		r.clock.Advance(time.Minute) // the store's timer index fires the repeats
+		r.fire(t)
+		if w, ok := want[m]; ok {
+			if a, b := count(); a != w[0] || b != w[1] {
+				t.Errorf("after %d min: pages to ana %d, to the coordinator %d; want %d, %d", m, a, b, w[0], w[1])
+			}
+		}
+	}
+	if err := r.svc.Accept(context.Background(), ana.Actor(), id); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.conv(t, id); !c.EscalateAt.IsZero() {
+		t.Errorf("EscalateAt = %v after the conversation was taken, want none", c.EscalateAt)
+	}
+	r.clock.Advance(time.Hour)
+	r.fire(t)
+	if a, b := count(); a != 4 || b != 4 {
+		t.Errorf("pages after the conversation was taken: ana %d, coordinator %d; want still 4, 4", a, b)
+	}
+}
+
 func TestConcurrentTimerPassesPageOnce(t *testing.T) {
 	r := newRouting(t)
 	ana := r.person(t, "ana", hotline.RoleResponder, false)

@@ -116,13 +116,57 @@ func (p RoutingPolicy) nextLevel(c Conversation) int {
 }
 
 // escalateAt returns when c's wait next escalates: WaitingSince plus the threshold
-// of the next configured level; zero when there is none.
-func (p RoutingPolicy) escalateAt(c Conversation) time.Time {
-	level := p.nextLevel(c)
-	if level == 0 || c.WaitingSince.IsZero() {
+// of the next configured level; once the last configured level is reached, the next
+// repeat page (see repeatAudiences) after now; zero when there is neither.
+func (p RoutingPolicy) escalateAt(c Conversation, now time.Time) time.Time {
+	if c.WaitingSince.IsZero() {
 		return time.Time{}
 	}
-	return c.WaitingSince.Add(p.threshold(level))
+	if level := p.nextLevel(c); level != 0 {
+		return c.WaitingSince.Add(p.threshold(level))
+	}
+	if len(p.repeatAudiences(c)) == 0 {
+		return time.Time{}
+	}
+	// Repeats come every PageInterval from the last level's threshold, counted from
+	// WaitingSince, so the schedule does not drift and a late tick (after a
+	// restart) fires once and resumes it rather than paging for each missed slot.
+	var last time.Duration // the threshold of the last level reached
+	for level := 1; level <= min(c.Escalation, 2); level++ {
+		last = max(last, p.threshold(level))
+	}
+	base, every := c.WaitingSince.Add(last), p.pageInterval()
+	n := int64(1)
+	if now.After(base) {
+		n = int64(now.Sub(base)/every) + 1
+	}
+	return base.Add(time.Duration(n) * every)
+}
+
+// repeatAudiences returns who a wait that has reached its last configured level
+// pages again every PageInterval while nobody takes it: the on-call responders
+// when that level is on, and the coordinators once their level was reached (and is
+// still on). None before the last level is reached, nor when both are off.
+func (p RoutingPolicy) repeatAudiences(c Conversation) []PageAudience {
+	if c.Escalation == 0 || p.nextLevel(c) != 0 {
+		return nil
+	}
+	var out []PageAudience
+	if p.threshold(1) > 0 {
+		out = append(out, PageOnCall)
+	}
+	if c.Escalation >= 2 && p.threshold(2) > 0 {
+		out = append(out, PageCoordinators)
+	}
+	return out
+}
+
+// pageInterval is PageInterval, or its default when unset.
+func (p RoutingPolicy) pageInterval() time.Duration {
+	if p.PageInterval <= 0 {
+		return DefaultPageInterval
+	}
+	return p.PageInterval
 }
 
 // recheck is how long after an after-hours check the next one comes.
