@@ -237,7 +237,7 @@ func (a *api) retention(c echo.Context) error {
 
 func viewPurge(r hotline.PurgeReport) map[string]any {
 	return map[string]any{"cutoff": optionalTime(r.Cutoff), "conversations": r.Conversations, "messages": r.Messages,
-		"contacts_deleted": r.ContactsDeleted, "contacts_kept_opted_out": r.ContactsKept, "held": r.Held}
+		"contacts_deleted": r.ContactsDeleted, "contacts_kept_opted_out": r.ContactsKept, "held": r.Held, "pages": r.Pages}
 }
 
 type textsView struct {

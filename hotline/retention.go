@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // Retention purges closed conversations once they are older than the hotline keeps
@@ -13,6 +15,14 @@ import (
 // entry; then the texter's contact when no conversation of theirs is left. A texter
 // who opted out keeps a minimal contact (address, handle, opted-out flag and time,
 // nothing else), so that a purge never makes the hotline text someone who said STOP.
+//
+// Page records (who was paged, when, and how many texters waited) go after the
+// same Days, counted from when they were sent, unless the conversation whose wait
+// caused them is under a legal hold. They are audit records, but the audit log is
+// kept forever (append-only, with no retention of its own), so it gives no cutoff;
+// the conversation retention is the one that fits: pages are about those
+// conversations (each names the one that caused it), and once its transcript is
+// gone a record of who was paged about it serves no audit.
 //
 // Purges are audited with counts, never with content.
 type Retention struct {
@@ -31,6 +41,9 @@ type RetentionTx interface {
 	// DeleteContact deletes the contact with its address and handle index entries;
 	// ENOTFOUND when there is none, ECONFLICT while a conversation refers to it.
 	DeleteContact(id ID) error
+	// DeletePage deletes a page record with its per-user index entry; ENOTFOUND
+	// when there is none.
+	DeletePage(id ID) error
 }
 
 // Audited retention and legal hold actions (AuditRetention is a purge run).
@@ -83,10 +96,13 @@ type PurgeReport struct {
 	ContactsKept    int
 	// Held are conversations past the cutoff kept by a legal hold.
 	Held int
+	// Pages are page records sent before the cutoff.
+	Pages int
 }
 
 // Purge deletes the closed conversations that closed more than Days ago and have no
-// legal hold, in small transactions, and audits the counts. With dryRun it only
+// legal hold, then the page records sent before the same cutoff (see purgePages), in
+// small transactions, and audits the counts. With dryRun it only
 // counts. Coordinators and the operator (the daily job, the CLI) may. With Days 0
 // it does nothing.
 func (r *Retention) Purge(ctx context.Context, c Caller, dryRun bool) (PurgeReport, error) {
@@ -140,12 +156,92 @@ func (r *Retention) Purge(ctx context.Context, c Caller, dryRun bool) (PurgeRepo
 			break
 		}
 	}
-	if !dryRun && rep.Conversations > 0 {
+	if err := r.purgePages(ctx, dryRun, &rep); err != nil {
+		if !dryRun {
+			r.audit(ctx, c, rep, err)
+		}
+		return rep, err
+	}
+	if !dryRun && (rep.Conversations > 0 || rep.Pages > 0) {
 		if err := r.audit(ctx, c, rep, nil); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// purgePages deletes (with dryRun, counts) the page records sent before the
+// cutoff, oldest first, purgeBatch at a time.
+func (r *Retention) purgePages(ctx context.Context, dryRun bool, rep *PurgeReport) error {
+	before := ulidAt(rep.Cutoff) // no page sent at or after the cutoff sorts before it
+	for {
+		var batch []ID
+		pageConversation := map[ID]ID{}
+		err := r.svc.store.View(ctx, func(tx ReadTx) error {
+			batch = batch[:0]
+			return tx.Pages(before, func(p PageRecord) error {
+				before = p.ID
+				if held, err := pageHeld(tx, p); err != nil || held || !p.CreatedAt.Before(rep.Cutoff) {
+					return err
+				}
+				batch = append(batch, p.ID)
+				pageConversation[p.ID] = p.ConversationID
+				if len(batch) == purgeBatch {
+					return ErrStop
+				}
+				return nil
+			})
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		if dryRun {
+			rep.Pages += len(batch)
+			continue
+		}
+		n := 0
+		err = r.svc.store.Update(ctx, func(tx Tx) error {
+			n = 0
+			for _, id := range batch {
+				if held, err := pageHeld(tx, PageRecord{ConversationID: pageConversation[id]}); err != nil {
+					return err
+				} else if held { // held meanwhile
+					continue
+				}
+				if err := tx.DeletePage(id); IsNotFound(err) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rep.Pages += n
+	}
+}
+
+// pageHeld reports whether the conversation a page was about is under a legal hold.
+func pageHeld(tx ReadTx, p PageRecord) (bool, error) {
+	if IsZeroID(p.ConversationID) {
+		return false, nil
+	}
+	conv, err := tx.Conversation(p.ConversationID)
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return conv.LegalHold, err
+}
+
+// ulidAt returns the smallest ID stamped with t: every ID made before t sorts
+// before it.
+func ulidAt(t time.Time) ID {
+	var id ID
+	_ = id.SetTime(ulid.Timestamp(t))
+	return id
 }
 
 // purgeable reports whether a conversation may go: closed before the cutoff and not
@@ -276,6 +372,7 @@ func (r *Retention) audit(ctx context.Context, c Caller, rep PurgeReport, failur
 		"contacts_deleted":        strconv.Itoa(rep.ContactsDeleted),
 		"contacts_kept_opted_out": strconv.Itoa(rep.ContactsKept),
 		"held":                    strconv.Itoa(rep.Held),
+		"pages":                   strconv.Itoa(rep.Pages),
 	}
 	if failure != nil {
 		e.Detail["error"] = ErrorCode(failure)

@@ -229,3 +229,84 @@ func TestRetentionOffKeepsEverything(t *testing.T) {
 		t.Error("retention 0 deleted a conversation")
 	}
 }
+
+func TestRetentionPurgesOldPageRecords(t *testing.T) {
+	f := newRetentionFixture(t) // now is t0+40d; with 30 days the cutoff is t0+10d
+	ctx := context.Background()
+	op := hotline.OperatorCaller(hotline.OperatorCLI)
+	ana, boss := hotline.NewID(t0), hotline.NewID(t0)
+	var old, kept []hotline.ID
+	err := f.svc.Store().Update(ctx, func(tx hotline.Tx) error {
+		put := func(user, conv hotline.ID, at time.Time) hotline.ID {
+			id := hotline.NewID(at)
+			if err := tx.PutPage(hotline.PageRecord{ID: id, UserID: user, ConversationID: conv, Audience: hotline.PageOnCall,
+				Waiting: 1, Body: "hotline: 1 texter waiting", CreatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		for i := range 40 { // more than one batch
+			old = append(old, put(ana, f.plain, t0.Add(time.Duration(i)*time.Minute)))
+		}
+		old = append(old, put(boss, f.stillOpen, t0.Add(9*24*time.Hour)))
+		kept = append(kept, put(ana, f.held, t0.Add(time.Hour)))            // old, but its conversation is held
+		kept = append(kept, put(boss, f.recent, t0.Add(11*24*time.Hour)))   // after the cutoff
+		kept = append(kept, put(ana, f.stillOpen, t0.Add(39*24*time.Hour))) // yesterday
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remaining := func() []hotline.ID {
+		var ids []hotline.ID
+		if err := f.svc.Store().View(ctx, func(tx hotline.ReadTx) error {
+			return tx.Pages(hotline.ID{}, func(p hotline.PageRecord) error { ids = append(ids, p.ID); return nil })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(ids, func(a, b hotline.ID) int { return a.Compare(b) })
+		return ids
+	}
+
+	dry, err := f.ret.Purge(ctx, op, true)
+	if err != nil || dry.Pages != len(old) {
+		t.Fatalf("dry run: %d pages, %v; want %d", dry.Pages, err, len(old))
+	}
+	if got := len(remaining()); got != len(old)+len(kept) {
+		t.Fatalf("a dry run deleted pages: %d left", got)
+	}
+	rep, err := f.ret.Purge(ctx, op, false)
+	if err != nil || rep.Pages != len(old) {
+		t.Fatalf("purge: %d pages, %v; want %d", rep.Pages, err, len(old))
+	}
+	if got := remaining(); !slices.Equal(got, kept) {
+		t.Errorf("pages left = %v, want the held, recent and new ones %v", got, kept)
+	}
+	// The per-user index went with the records: boss's newest page is the recent one.
+	err = f.svc.Store().View(ctx, func(tx hotline.ReadTx) error {
+		last, ok, err := tx.LastPage(boss)
+		if err != nil || !ok || last.ID != kept[1] {
+			t.Errorf("boss's last page = %v, %v, %v; want %v", last.ID, ok, err, kept[1])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry hotline.AuditEntry
+	_ = f.svc.Store().View(ctx, func(tx hotline.ReadTx) error {
+		return tx.AuditEntries(hotline.ID{}, func(e hotline.AuditEntry) error {
+			if e.Action == hotline.AuditRetention {
+				entry = e
+				return hotline.ErrStop
+			}
+			return nil
+		})
+	})
+	if got, want := entry.Detail["pages"], "41"; got != want {
+		t.Errorf("retention audit entry pages = %q, want %q", got, want)
+	}
+	if again, err := f.ret.Purge(ctx, op, false); err != nil || again.Pages != 0 {
+		t.Errorf("second purge = %+v, %v; want no page", again, err)
+	}
+}

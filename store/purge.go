@@ -176,3 +176,21 @@ func (t *tx) DeleteContact(id hotline.ID) error {
 	}
 	return t.shredKey(contactKey(id))
 }
+
+// DeletePage deletes a page record and its entry in the per-user index. It fails
+// with ENOTFOUND when there is no such page. (Its outbox entry went when the page
+// was sent.)
+func (t *tx) DeletePage(id hotline.ID) error {
+	p, err := t.page(id)
+	if err != nil {
+		return err
+	}
+	if err := t.updateIndex(bucketPagesByUser, pairKey(p.UserID, p.ID), nil, nil); err != nil {
+		return err
+	}
+	pages, err := t.bucket(bucketPages)
+	if err != nil {
+		return err
+	}
+	return pages.Delete(id[:])
+}

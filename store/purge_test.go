@@ -172,3 +172,52 @@ func TestAPITokensAndTextsRoundTrip(t *testing.T) {
 		return nil
 	})
 }
+
+// TestDeletePageLeavesNothingBehind deletes a page record: the record and its entry
+// in the per-user index go (the user's newest page is then the one before), and the
+// store checks clean.
+func TestDeletePageLeavesNothingBehind(t *testing.T) {
+	s := storetest.MustOpen(t)
+	user := hotline.NewID(at(1))
+	first := hotline.PageRecord{ID: hotline.NewID(at(1)), UserID: user, Audience: hotline.PageOnCall, Waiting: 1, Body: "hotline: 1 texter waiting", CreatedAt: at(1)}
+	second := first
+	second.ID, second.CreatedAt = hotline.NewID(at(2)), at(2)
+	mustUpdate(t, s, func(tx hotline.Tx) error {
+		if err := tx.PutPage(first); err != nil {
+			return err
+		}
+		return tx.PutPage(second)
+	})
+	lastPage := func() (hotline.ID, bool) {
+		var id hotline.ID
+		var ok bool
+		err := s.View(t.Context(), func(tx hotline.ReadTx) error {
+			p, found, err := tx.LastPage(user)
+			id, ok = p.ID, found
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, ok
+	}
+	mustUpdate(t, s, func(tx hotline.Tx) error { return tx.DeletePage(second.ID) })
+	if id, ok := lastPage(); !ok || id != first.ID {
+		t.Errorf("last page after deleting the newest = %v, %v; want the first", id, ok)
+	}
+	mustUpdate(t, s, func(tx hotline.Tx) error { return tx.DeletePage(first.ID) })
+	if id, ok := lastPage(); ok {
+		t.Errorf("last page after deleting both = %v, want none", id)
+	}
+	n := 0
+	err := s.View(t.Context(), func(tx hotline.ReadTx) error {
+		return tx.Pages(hotline.ID{}, func(hotline.PageRecord) error { n++; return nil })
+	})
+	if err != nil || n != 0 {
+		t.Errorf("pages left = %d, %v; want none", n, err)
+	}
+	err = s.Update(t.Context(), func(tx hotline.Tx) error { return tx.DeletePage(first.ID) })
+	if !hotline.IsNotFound(err) {
+		t.Errorf("deleting a page twice: %v, want ENOTFOUND", err)
+	}
+}

@@ -47,7 +47,7 @@ func runPurge(ctx context.Context, e env, args []string) error {
 	if *dryRun {
 		verb = "would purge"
 	}
-	fmt.Fprintf(e.stdout, "%s conversations closed before %s (%d days): %d conversations, %d messages; %d texters forgotten (%d of them kept as opted out); %d kept under a legal hold\n",
-		verb, rep.Cutoff.In(cfg.Location()).Format(time.RFC3339), keep, rep.Conversations, rep.Messages, rep.ContactsDeleted, rep.ContactsKept, rep.Held)
+	fmt.Fprintf(e.stdout, "%s conversations closed before %s (%d days): %d conversations, %d messages; %d texters forgotten (%d of them kept as opted out); %d kept under a legal hold; %d page records\n",
+		verb, rep.Cutoff.In(cfg.Location()).Format(time.RFC3339), keep, rep.Conversations, rep.Messages, rep.ContactsDeleted, rep.ContactsKept, rep.Held, rep.Pages)
 	return cliError(err)
 }

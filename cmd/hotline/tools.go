@@ -92,7 +92,7 @@ func (a *app) wireTools(deps *console.Deps) error {
 					log.Error().Err(err).Int("purged", rep.Conversations).Msg("the retention purge failed; it runs again tomorrow")
 					return
 				}
-				log.Info().Int("conversations", rep.Conversations).Int("messages", rep.Messages).Int("held", rep.Held).
+				log.Info().Int("conversations", rep.Conversations).Int("messages", rep.Messages).Int("held", rep.Held).Int("pages", rep.Pages).
 					Msg("retention purge done")
 			})
 		}})
