@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hotlinehq/hotline/internal/dispatchtest"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -81,42 +82,13 @@ func (r *sendLog) bodies() []string {
 	return b
 }
 
-// dispatchObserver collects the dispatcher's reports.
-type dispatchObserver struct {
-	mu      sync.Mutex
-	reports []hotline.DispatchReport
-	errs    []error
-}
-
-func (o *dispatchObserver) OnSend(r hotline.DispatchReport) {
-	o.mu.Lock()
-	o.reports = append(o.reports, r)
-	o.mu.Unlock()
-}
-
-func (o *dispatchObserver) OnError(err error) {
-	o.mu.Lock()
-	o.errs = append(o.errs, err)
-	o.mu.Unlock()
-}
-
-func (o *dispatchObserver) outcomes() []hotline.DispatchOutcome {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []hotline.DispatchOutcome
-	for _, r := range o.reports {
-		out = append(out, r.Outcome)
-	}
-	return out
-}
-
 // dispatchHarness is a service on a fresh store with a dispatcher wired as its notifier.
 type dispatchHarness struct {
 	t     *testing.T
 	store *store.Store
 	svc   *hotline.Service
 	d     *hotline.Dispatcher
-	obs   *dispatchObserver
+	obs   *dispatchtest.Recorder
 
 	mu      sync.Mutex
 	changes []hotline.Change
@@ -125,7 +97,7 @@ type dispatchHarness struct {
 // newDispatchHarness opens a store and a service. clock may be nil (the system clock).
 func newDispatchHarness(t *testing.T, clock hotline.Clock, sender hotline.Sender, opts hotline.DispatcherOptions) *dispatchHarness {
 	t.Helper()
-	h := &dispatchHarness{t: t, store: storetest.MustOpen(t), obs: &dispatchObserver{}}
+	h := &dispatchHarness{t: t, store: storetest.MustOpen(t), obs: &dispatchtest.Recorder{}}
 	if opts.FirstRetryDelay == 0 {
 		opts.FirstRetryDelay = time.Millisecond
 	}
@@ -286,7 +258,7 @@ func TestDispatcher_SendsAndRecordsSID(t *testing.T) {
 	if !h.sawChange(hotline.ChangeStatus, m.ID) {
 		t.Error("no ChangeStatus published for the sent message")
 	}
-	if got, want := h.obs.outcomes(), []hotline.DispatchOutcome{hotline.OutcomeSent}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := h.obs.Outcomes(), []hotline.DispatchOutcome{hotline.OutcomeSent}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("observed %v, want %v", got, want)
 	}
 }
@@ -347,7 +319,7 @@ func TestDispatcher_RetriesRetryableFailures(t *testing.T) {
 			if got, want := rec.count(), 1; got != want {
 				t.Errorf("delivered %d times, want %d", got, want)
 			}
-			if got, want := fmt.Sprint(h.obs.outcomes()), "[retry sent]"; got != want {
+			if got, want := fmt.Sprint(h.obs.Outcomes()), "[retry sent]"; got != want {
 				t.Errorf("observed %s, want %s", got, want)
 			}
 		})
@@ -540,9 +512,7 @@ func TestDispatcher_KeepsOrderPerConversation(t *testing.T) {
 			for _, e := range h.outbox() {
 				t.Logf("left: %s %s %s attempts=%d next=%s err=%s", e.To, e.ID, e.Status, e.Attempts, e.NextAttemptAt, e.LastError)
 			}
-			h.obs.mu.Lock()
-			t.Logf("dispatcher errors: %v", h.obs.errs)
-			h.obs.mu.Unlock()
+			t.Logf("dispatcher errors: %v", h.obs.Errors())
 		}
 	}()
 	waitFor(t, "the outbox to empty", func() bool { return len(h.outbox()) == 0 })
@@ -711,7 +681,7 @@ func TestDispatcher_ReconcilesTimedOutSends(t *testing.T) {
 			if attempts != wantAttempts {
 				t.Errorf("Send called %d times, want %d", attempts, wantAttempts)
 			}
-			if got := h.obs.outcomes(); got[0] != hotline.OutcomeUnknown {
+			if got := h.obs.Outcomes(); got[0] != hotline.OutcomeUnknown {
 				t.Errorf("first outcome %q, want %q", got[0], hotline.OutcomeUnknown)
 			}
 		})
@@ -746,8 +716,8 @@ func TestDispatcher_LateStatusCallbackIsNotOverwritten(t *testing.T) {
 	res := h.inbound("+15555550112", "hello")
 
 	waitFor(t, "the outbox to empty", func() bool { return len(h.outbox()) == 0 })
-	waitFor(t, "the dispatcher to record the send", func() bool { return len(h.obs.outcomes()) == 1 })
-	if got, want := h.obs.outcomes()[0], hotline.OutcomeSent; got != want {
+	waitFor(t, "the dispatcher to record the send", func() bool { return len(h.obs.Outcomes()) == 1 })
+	if got, want := h.obs.Outcomes()[0], hotline.OutcomeSent; got != want {
 		t.Errorf("outcome %q, want %q", got, want)
 	}
 	if m := h.outbound(res.ConversationID)[0]; m.Status != hotline.StatusDelivered || m.TwilioSID != sid {
@@ -792,12 +762,12 @@ func TestDispatcher_ShutdownLeavesInterruptedSendsToReconcile(t *testing.T) {
 
 	// The next process reconciles it and sends it once.
 	rec := &sendLog{}
-	h2 := &dispatchHarness{t: t, store: h.store, obs: &dispatchObserver{}}
+	h2 := &dispatchHarness{t: t, store: h.store, obs: &dispatchtest.Recorder{}}
 	h2.svc = hotline.NewService(h.store, nil, nil, hotline.DefaultPolicy())
 	h2.d = hotline.NewDispatcher(h2.svc, acceptingSender(rec), hotline.DispatcherOptions{PollInterval: 10 * time.Millisecond, Observer: h2.obs})
 	h2.run()
 	waitFor(t, "the outbox to empty", func() bool { return len(h2.outbox()) == 0 })
-	if got, want := fmt.Sprint(h2.obs.outcomes()), "[requeued sent]"; got != want {
+	if got, want := fmt.Sprint(h2.obs.Outcomes()), "[requeued sent]"; got != want {
 		t.Errorf("observed %s, want %s", got, want)
 	}
 	if m := h2.outbound(res.ConversationID)[0]; m.Status != hotline.StatusSent {

@@ -2,7 +2,7 @@ package twilio_test
 
 import (
 	"context"
-	"sync"
+	"github.com/hotlinehq/hotline/internal/dispatchtest"
 	"testing"
 	"time"
 
@@ -22,12 +22,12 @@ type harness struct {
 	store  *store.Store
 	svc    *hotline.Service
 	d      *hotline.Dispatcher
-	obs    *observer
+	obs    *dispatchtest.Recorder
 }
 
 func newHarness(t *testing.T, opts hotline.DispatcherOptions, edit ...func(*twilio.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: faketwilio.NewForTest(t), store: storetest.MustOpen(t), obs: &observer{}}
+	h := &harness{t: t, fake: faketwilio.NewForTest(t), store: storetest.MustOpen(t), obs: &dispatchtest.Recorder{}}
 	h.sender = newSender(t, h.fake, edit...)
 	if opts.FirstRetryDelay == 0 {
 		opts.FirstRetryDelay = 5 * time.Millisecond
@@ -131,33 +131,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// observer collects the dispatcher's reports.
-type observer struct {
-	mu      sync.Mutex
-	reports []hotline.DispatchReport
-	errs    []error
-}
-
-func (o *observer) OnSend(r hotline.DispatchReport) {
-	o.mu.Lock()
-	o.reports = append(o.reports, r)
-	o.mu.Unlock()
-}
-
-func (o *observer) OnError(err error) {
-	o.mu.Lock()
-	o.errs = append(o.errs, err)
-	o.mu.Unlock()
-}
-
-func (o *observer) outcomes() []hotline.DispatchOutcome {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []hotline.DispatchOutcome
-	for _, r := range o.reports {
-		out = append(out, r.Outcome)
-	}
-	return out
 }
