@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hotlinehq/hotline/internal/dispatchtest"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/dispatchtest"
 	"github.com/hotlinehq/hotline/store"
 	"github.com/hotlinehq/hotline/store/storetest"
 )

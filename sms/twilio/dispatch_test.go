@@ -69,7 +69,7 @@ func TestDispatch_500ThenSuccess_DeliveredOnce(t *testing.T) {
 	if m.Status != hotline.StatusSent || m.TwilioSID != created[0].SID {
 		t.Errorf("welcome = %s with SID %q; want sent with %q", m.Status, m.TwilioSID, created[0].SID)
 	}
-	if got, want := fmt.Sprint(h.obs.outcomes()), "[retry sent]"; got != want {
+	if got, want := fmt.Sprint(h.obs.Outcomes()), "[retry sent]"; got != want {
 		t.Errorf("outcomes = %s, want %s", got, want)
 	}
 }
@@ -169,7 +169,7 @@ func TestDispatch_TimeoutAfterCreateReconciles(t *testing.T) {
 	if m.Status != hotline.StatusSent || m.TwilioSID != created[0].SID {
 		t.Errorf("welcome = %s with SID %q; want sent with %q", m.Status, m.TwilioSID, created[0].SID)
 	}
-	if got, want := fmt.Sprint(h.obs.outcomes()), "[unknown reconciled]"; got != want {
+	if got, want := fmt.Sprint(h.obs.Outcomes()), "[unknown reconciled]"; got != want {
 		t.Errorf("outcomes = %s, want %s", got, want)
 	}
 }

@@ -2,11 +2,11 @@ package twilio_test
 
 import (
 	"context"
-	"github.com/hotlinehq/hotline/internal/dispatchtest"
 	"testing"
 	"time"
 
 	"github.com/hotlinehq/hotline/hotline"
+	"github.com/hotlinehq/hotline/internal/dispatchtest"
 	"github.com/hotlinehq/hotline/internal/faketwilio"
 	"github.com/hotlinehq/hotline/sms/twilio"
 	"github.com/hotlinehq/hotline/store"
